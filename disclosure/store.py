@@ -1,0 +1,270 @@
+"""The release store: an embedded SQLite database of releases, their cells and the ledgers.
+
+It holds only protected output (what a Release holds), never microdata or sealed keys, so the
+API process may read it. Tables:
+- ``releases``: metadata (release.json), the signed suppression log and its public key;
+- ``cells``: every cell of every release (the ledger the cross-release audit reads);
+- ``pooling``: the pooling map of each release;
+- ``privacy_ledger``: epsilon spent per data fingerprint (differential privacy).
+Other modules (aggregate requests, API tokens) keep their own tables in the same file via
+``connect``. Writing a release is one transaction: a crash leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kansenkluis.domain import CellStatus, GeoLevel
+from kansenkluis.errors import UserError
+
+from .release import PoolingGroup, Release, ReleaseCell
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS releases (
+    id TEXT PRIMARY KEY,
+    schooljaar INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    data_fingerprint TEXT NOT NULL,
+    policy_hash TEXT NOT NULL,
+    metadata_json TEXT NOT NULL,
+    log_jsonl TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cells (
+    release_id TEXT NOT NULL REFERENCES releases(id),
+    seq INTEGER NOT NULL,
+    indicator TEXT NOT NULL,
+    breakdown TEXT NOT NULL,
+    schooljaar INTEGER NOT NULL,
+    geo_level TEXT NOT NULL,
+    geo_code TEXT NOT NULL,
+    geo_name TEXT NOT NULL,
+    numerator INTEGER,
+    denominator INTEGER,
+    percentage REAL,
+    status TEXT NOT NULL,
+    pooled_into TEXT,
+    rule TEXT NOT NULL,
+    parent_code TEXT,
+    noise_scale REAL,
+    ci_low REAL,
+    ci_high REAL,
+    PRIMARY KEY (release_id, seq)
+);
+CREATE INDEX IF NOT EXISTS cells_lookup ON cells (release_id, indicator, geo_level, parent_code);
+CREATE TABLE IF NOT EXISTS pooling (
+    release_id TEXT NOT NULL REFERENCES releases(id),
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    members_json TEXT NOT NULL,
+    gemeentecode TEXT,
+    PRIMARY KEY (release_id, code)
+);
+CREATE TABLE IF NOT EXISTS privacy_ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    data_fingerprint TEXT NOT NULL,
+    release_id TEXT NOT NULL,
+    epsilon REAL NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+_CELL_FIELDS = (
+    "indicator",
+    "breakdown",
+    "schooljaar",
+    "geo_level",
+    "geo_code",
+    "geo_name",
+    "numerator",
+    "denominator",
+    "percentage",
+    "status",
+    "pooled_into",
+    "rule",
+    "parent_code",
+    "noise_scale",
+    "ci_low",
+    "ci_high",
+)
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """Open the release store, creating its schema; rows come back as ``sqlite3.Row``."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA foreign_keys=ON")
+    con.executescript(_SCHEMA)
+    return con
+
+
+class ReleaseStore:
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.con = connect(db_path)
+
+    def close(self) -> None:
+        self.con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def save(self, release: Release, epsilon_spent: float | None = None) -> None:
+        """Store a release, its cells and pooling map (and its epsilon spend) atomically."""
+        with self.transaction() as con:
+            self._insert(con, release, epsilon_spent)
+
+    def _insert(self, con: sqlite3.Connection, release: Release, epsilon: float | None) -> None:
+        con.execute(
+            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?)",
+            (
+                release.id,
+                release.schooljaar,
+                release.created_at,
+                release.data_fingerprint,
+                release.policy_hash,
+                json.dumps(release.metadata(), sort_keys=True),
+                "\n".join(release.suppression_log),
+                release.public_key_pem,
+            ),
+        )
+        con.executemany(
+            f"INSERT INTO cells VALUES (?,?,{','.join('?' * len(_CELL_FIELDS))})",
+            (
+                (release.id, seq, *_cell_values(cell))
+                for seq, cell in enumerate(release.cells)
+            ),
+        )
+        con.executemany(
+            "INSERT INTO pooling VALUES (?,?,?,?,?,?)",
+            (
+                (release.id, g.code, g.name, g.level.value, json.dumps(g.members), g.gemeentecode)
+                for g in release.pooling
+            ),
+        )
+        if epsilon is not None:
+            con.execute(
+                "INSERT INTO privacy_ledger (data_fingerprint, release_id, epsilon, created_at) "
+                "VALUES (?,?,?,?)",
+                (release.data_fingerprint, release.id, epsilon, release.created_at),
+            )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.con.execute(
+            "SELECT id, schooljaar, created_at, data_fingerprint, policy_hash FROM releases "
+            "ORDER BY created_at, id"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def exists(self, release_id: str) -> bool:
+        row = self.con.execute("SELECT 1 FROM releases WHERE id = ?", (release_id,)).fetchone()
+        return row is not None
+
+    def get(self, release_id: str) -> Release:
+        row = self.con.execute("SELECT * FROM releases WHERE id = ?", (release_id,)).fetchone()
+        if row is None:
+            raise UserError(
+                "RELEASE_NOT_FOUND",
+                "no release with that id in this store",
+                hint="list the releases with `kluis release list`",
+            )
+        meta = json.loads(row["metadata_json"])
+        cells = tuple(self.iter_cells(release_id))
+        pooling = tuple(
+            PoolingGroup(
+                code=p["code"],
+                name=p["name"],
+                level=GeoLevel(p["level"]),
+                members=tuple(json.loads(p["members_json"])),
+                gemeentecode=p["gemeentecode"],
+            )
+            for p in self.con.execute(
+                "SELECT * FROM pooling WHERE release_id = ? ORDER BY code", (release_id,)
+            )
+        )
+        log = tuple(row["log_jsonl"].split("\n")) if row["log_jsonl"] else ()
+        return Release(
+            **meta,
+            cells=cells,
+            pooling=pooling,
+            suppression_log=log,
+            public_key_pem=row["public_key_pem"],
+        )
+
+    def iter_cells(self, release_id: str, **filters: Any) -> Iterator[ReleaseCell]:
+        for r in self.query_cells(release_id, **filters):
+            yield ReleaseCell(**r)
+
+    def query_cells(
+        self,
+        release_id: str,
+        *,
+        indicator: str | None = None,
+        breakdown: str | None = None,
+        geo_level: str | None = None,
+        parent_code: str | None = None,
+        geo_code: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Cells of a release as dicts, filtered; in release order."""
+        where = ["release_id = ?"]
+        args: list[Any] = [release_id]
+        for column, value in (
+            ("indicator", indicator),
+            ("breakdown", breakdown),
+            ("geo_level", geo_level),
+            ("parent_code", parent_code),
+            ("geo_code", geo_code),
+            ("status", status),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = f"SELECT {', '.join(_CELL_FIELDS)} FROM cells WHERE {' AND '.join(where)} ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        return [dict(r) for r in self.con.execute(sql, args)]
+
+    def published_cells(self, release_ids: Sequence[str] | None = None) -> list[ReleaseCell]:
+        """Every published cell of the given (default: all) releases: what an attacker holds."""
+        sql = f"SELECT {', '.join(_CELL_FIELDS)} FROM cells WHERE status = ?"
+        args: list[Any] = [CellStatus.PUBLISHED.value]
+        if release_ids is not None:
+            sql += f" AND release_id IN ({','.join('?' * len(release_ids))})"
+            args += list(release_ids)
+        return [ReleaseCell(**dict(r)) for r in self.con.execute(sql, args)]
+
+    def epsilon_spent(self, data_fingerprint: str) -> float:
+        row = self.con.execute(
+            "SELECT COALESCE(SUM(epsilon), 0) AS spent FROM privacy_ledger "
+            "WHERE data_fingerprint = ?",
+            (data_fingerprint,),
+        ).fetchone()
+        return float(row["spent"])
+
+
+def _cell_values(cell: ReleaseCell) -> tuple[Any, ...]:
+    d = cell.model_dump(mode="json")
+    return tuple(d[f] for f in _CELL_FIELDS)

@@ -1,0 +1,1 @@
+"""The eight Gelijke Kansen indicators: declarative specs and a plain reference engine."""
