@@ -216,6 +216,103 @@ INDICATORS: Mapping[IndicatorId, IndicatorSpec] = {
 }
 
 
+#: Where SPEC §3 is silent, the engines follow these conventions (after CBS practice). Both
+#: engines implement exactly these; ``docs/indicators.md`` prints them.
+CONVENTIONS: tuple[tuple[str, str], ...] = (
+    (
+        "Hoofdinschrijving",
+        "A pupil has at most one vo enrolment per school year. If `vo_inschrijving` holds several "
+        "rows for the same rin and schooljaar (ingest normally rejects that as a duplicate key), "
+        "the row with the highest advice position of `niveau`, then the highest `leerjaar`, "
+        "counts, like CBS's main enrolment. Every use of 'enrolled in vo in year y' (transitions, "
+        "stapelen in vo, opleidingsmobiliteit) means this one enrolment.",
+    ),
+    (
+        "Several advice rows",
+        "A pupil with several `po_advies` rows in t is counted once, in the highest category any "
+        "of its rows with both schooladvies and toetsadvies gives (met bijstelling > zonder "
+        "bijstelling > geen heroverweging).",
+    ),
+    (
+        "Missing definitive advice",
+        "A missing `advies_definitief` (or an unknown code) counts as not above the schooladvies: "
+        "the heroverweging did not lead to a bijstelling. A missing or unknown schooladvies or "
+        "toetsadvies keeps the pupil out of the groep-8 population.",
+    ),
+    (
+        "Exams and diplomas",
+        "'A passed exam in t' means any `vo_examen` row of t with `geslaagd` true (a missing "
+        "`geslaagd` is not passed); several rows count once. The same holds for mbo diplomas "
+        "and ho enrolments.",
+    ),
+    (
+        "Address",
+        "The wijk of a pupil is the `wijkcode` of its `adres` row in the reference year t, for "
+        "every population (also for the t+1 outcomes). A pupil without such a row, with rows "
+        "naming more than one wijk, or with a wijkcode that is not in the geography is left out "
+        "of every cell and counted in the run report under that reason.",
+    ),
+    (
+        "Age",
+        "Age on 1 October of t is `t - geboortejaar`, minus one for births in October-December. "
+        "A pupil without a `persoon` row with both geboortejaar and geboortemaand has no known "
+        "age and is not a veertienjarige; several persoon rows count once (aged 14 if any row "
+        "says so).",
+    ),
+    (
+        "Parents",
+        "The parents of a pupil are every non-empty `rin_ouder1`/`rin_ouder2` of its "
+        "`kind_ouder` rows; their level is their highest `hoogste_opleiding` row. A parent "
+        "without a known level is ignored, so one known parent decides the group on their own.",
+    ),
+)
+
+#: Pupils left out of every cell, by reason (SPEC §3: counted in the run report).
+LEFT_OUT_REASONS: tuple[str, ...] = ("no_address", "ambiguous_address", "unknown_wijk")
+
+
+def _run_report_keys() -> dict[str, str]:
+    keys = {
+        "vo_pupils_t": "pupils enrolled in vo in t",
+        "vo_pupils_t_plus_1": "pupils enrolled in vo in t+1 (0 means t+1 is not loaded yet)",
+        "vo_pupils_t_age_unknown": "pupils enrolled in vo in t without a persoon row that "
+        "gives their age",
+    }
+    for p in PopulationId:
+        keys[f"{p}_population"] = f"pupils in the {p} population of t, wherever they live"
+        keys[f"{p}_counted"] = f"{p} pupils counted in a wijk cell (the sum of all its cells)"
+        keys[f"{p}_left_out_no_address"] = f"{p} pupils without an adres row in t"
+        keys[f"{p}_left_out_ambiguous_address"] = f"{p} pupils whose adres rows of t name more "
+        "than one wijk"
+        keys[f"{p}_left_out_unknown_wijk"] = f"{p} pupils whose wijkcode of t is not in the "
+        "geography"
+    keys.update(
+        {
+            "groep8_left_out_missing_advice": "pupils with a po_advies row in t but none with "
+            "both schooladvies and toetsadvies",
+            "vmbo_gt_geslaagd_found_next_year": "vmbo_gt_geslaagd pupils enrolled in vo, mbo or "
+            "ho in t+1",
+            "mbo4_diploma_found_next_year": "mbo4_diploma pupils enrolled in vo, mbo or ho in t+1",
+            "transitie_candidates": "pupils enrolled in vo in t in leerjaar >= 3 with a single "
+            "level",
+            "transitie_left_out_passed_exam": "candidates with a passed exam in t",
+            "transitie_left_out_not_enrolled_next_year": "candidates without a passed exam in t "
+            "who are not enrolled in vo in t+1",
+            "veertienjarigen_with_parent_link": "veertienjarigen with a kind_ouder row naming at "
+            "least one parent",
+            "veertienjarigen_parents_education_known": "veertienjarigen with at least one parent "
+            "of known education (breakdown other than onbekend)",
+        }
+    )
+    return keys
+
+
+#: Every key of ``AggregateTable.run_report`` and what it counts. Counts are of pupils, never of
+#: rows, and cover the whole population before any geography (so ``_population`` =
+#: ``_counted`` + the three ``_left_out_`` reasons). Both engines fill every key, zeros included.
+RUN_REPORT: Mapping[str, str] = _run_report_keys()
+
+
 def population_keys() -> pd.DataFrame:
     """Every (population, breakdown, category) that an ``AggregateTable`` must hold."""
     rows = [

@@ -1,0 +1,203 @@
+"""The ONLY place that joins the sealed module and disclosure control.
+
+ingest -> link -> compute -> protect -> seal -> publish. Raw aggregates travel from ``secure`` to
+``disclosure`` as a ``domain.AggregateTable`` value; only a signed ``Release`` comes out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from disclosure import log as release_log
+from disclosure.export import export_release
+from disclosure.policy import load_policy
+from disclosure.protect import protect
+from disclosure.release import Release
+from disclosure.store import ReleaseStore
+from kansenkluis import __version__
+from kansenkluis.config import Settings
+from kansenkluis.errors import PolicyRefusal, UserError
+from secure.engine import compute_aggregates
+from secure.ingest import IngestReport
+from secure.keys import check_key_permissions, create_sealed_keys
+from secure.link import open_linked
+from secure.store import SealedStore
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+COMMITMENT_KEY_FILE = "commitment.key"
+
+
+def init_home(settings: Settings) -> Path:
+    """Create KLUIS_HOME with fresh sealed keys and a release signing key; never overwrite."""
+    home = settings.home
+    if settings.keys_dir.exists() or settings.signing_dir.exists():
+        raise UserError(
+            "INIT_KEYS_EXIST",
+            f"{home} already holds keys; refusing to overwrite them",
+            hint="use another KLUIS_HOME, or rotate keys as described in docs/sealed-module.md",
+        )
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    create_sealed_keys(settings.keys_dir)
+    release_log.create_commitment_key(settings.keys_dir)
+    release_log.create_signing_key(settings.signing_dir)
+    settings.release_dir.mkdir(parents=True, exist_ok=True)
+    ReleaseStore(settings.release_db).close()
+    return home
+
+
+def sealed_store(settings: Settings) -> SealedStore:
+    if not settings.keys_dir.exists():
+        raise UserError(
+            "HOME_NOT_INITIALISED",
+            f"{settings.home} has no keys",
+            hint="run `kluis init` first (or set KLUIS_HOME to an initialised folder)",
+        )
+    check_key_permissions(settings.keys_dir)
+    return SealedStore(settings.sealed_dir, settings.keys_dir)
+
+
+def ingest(
+    settings: Settings, batch_dir: Path, quarantine: bool = False, progress: Progress = _quiet
+) -> IngestReport:
+    return sealed_store(settings).ingest(batch_dir, quarantine=quarantine, progress=progress)
+
+
+def _commitment_key(settings: Settings) -> bytes:
+    return (settings.keys_dir / COMMITMENT_KEY_FILE).read_bytes()
+
+
+def _release_id(year: int, created_at: str, fingerprint: str, epsilon: float | None) -> str:
+    stamp = created_at.replace("-", "").replace(":", "").split(".")[0]
+    digest = hashlib.sha256(f"{year}|{created_at}|{fingerprint}|{epsilon}".encode()).hexdigest()
+    return f"R{year}-{stamp}-{digest[:8]}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    release: Release
+    epsilon_spent: float | None
+
+
+def run(
+    settings: Settings,
+    year: int,
+    policy_path: Path | None = None,
+    epsilon: float | None = None,
+    progress: Progress = _quiet,
+) -> Release:
+    """Compute, protect, sign and store a release for reference year ``year``."""
+    store = sealed_store(settings)
+    policy = load_policy(policy_path)
+    releases = ReleaseStore(settings.release_db)
+    try:
+        fingerprint = store.current_fingerprint()
+        if fingerprint is None:
+            raise UserError(
+                "NO_DATA", "the sealed store is empty", hint="ingest a batch with `kluis ingest DIR`"
+            )
+        noise = None
+        if epsilon is not None:
+            noise = _noise_source(policy, epsilon, fingerprint, releases)
+        progress("linking tables")
+        with open_linked(store) as linked:
+            progress(f"computing indicators for {year}")
+            agg = compute_aggregates(linked.con, linked.geography, year, linked.data_fingerprint)
+            link_report = dict(linked.link_report)
+        prior = [c for c in releases.published_cells() if c.schooljaar == year]
+        progress("disclosure control")
+        draft = protect(agg, policy, prior=prior, noise=noise)
+        created_at = datetime.now(UTC).isoformat(timespec="microseconds")
+        release = release_log.seal(
+            draft,
+            release_id=_release_id(year, created_at, fingerprint, epsilon),
+            created_at=created_at,
+            data_fingerprint=agg.data_fingerprint,
+            geography_fingerprint=agg.geography.fingerprint(),
+            code_version=__version__,
+            run_report={**link_report, **dict(agg.run_report)},
+            signer=release_log.load_signer(settings.signing_dir),
+            commitment_key=_commitment_key(settings),
+        )
+        progress("storing release")
+        releases.save(release, epsilon_spent=epsilon)
+        return release
+    finally:
+        releases.close()
+
+
+def _noise_source(policy: object, epsilon: float, fingerprint: str, releases: ReleaseStore):  # type: ignore[no-untyped-def]
+    from disclosure.noise import noise_for_release
+
+    if epsilon <= 0:
+        raise UserError("DP_BAD_EPSILON", "--epsilon must be positive", hint="e.g. --epsilon 1")
+    spent = releases.epsilon_spent(fingerprint)
+    limit = float(policy.dp.epsilon_limit)  # type: ignore[attr-defined]
+    remaining = limit - spent
+    if epsilon > remaining + 1e-12:
+        raise PolicyRefusal(
+            "DP_BUDGET_EXHAUSTED",
+            f"privacy budget exceeded: requested epsilon {epsilon:g}, remaining {remaining:g} "
+            f"of {limit:g} for this dataset, short by {epsilon - remaining:g}",
+            hint="ask for a smaller --epsilon, or ingest a new dataset; the limit is in the policy",
+        )
+    return noise_for_release(policy, epsilon)
+
+
+def export(settings: Settings, release_id: str, out: Path) -> Path:
+    releases = ReleaseStore(settings.release_db)
+    try:
+        export_release(releases.get(release_id), out)
+    finally:
+        releases.close()
+    return out
+
+
+def reset_home(home: Path) -> None:
+    """Remove a demo home (only ever called on the demo's own folder)."""
+    if home.exists():
+        shutil.rmtree(home)
+
+
+def work(
+    settings: Settings, once: bool = False, interval: float = 10.0, progress: Progress = _quiet
+) -> list[str]:
+    """The sealed worker: answer each approved aggregate request with a new release.
+
+    A request names an indicator, breakdown, years and gemeenten; the answer is a full release of
+    each requested year through the whole disclosure pipeline, audited against every earlier
+    release of that year, so what a request adds can never undo earlier protection.
+    """
+    import time
+
+    from disclosure import requests as aggregate_requests
+
+    answered: list[str] = []
+    while True:
+        for request in aggregate_requests.approved_requests(settings.release_db):
+            try:
+                release_ids = [
+                    run(settings, year, progress=progress).id for year in request.years
+                ]
+            except UserError as e:
+                aggregate_requests.mark_failed(settings.release_db, request.id, e.message)
+                progress(f"request {request.id} failed: {e.code}")
+                continue
+            aggregate_requests.mark_answered(settings.release_db, request.id, ",".join(release_ids))
+            progress(f"request {request.id} answered by {', '.join(release_ids)}")
+            answered.append(request.id)
+        if once:
+            return answered
+        time.sleep(interval)
