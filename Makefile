@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-national test check bench browser clean
+.PHONY: install demo demo-national test check bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Optional system parts: Chromium for the browser tests, Pango for WeasyPrint PDFs.
-browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
-	  || echo "chromium could not be installed: browser tests will be skipped"; fi
+# Optional system parts from Debian: Chromium for the browser tests, nginx for the deploy check.
+# Where they cannot be installed (no root, no apt), the tests that need them say so and skip.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v nginx >/dev/null 2>&1 || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	  || echo "could not install$$missing: the tests that need them will be skipped"; fi
 
 demo: $(STAMP)
 	$(BIN)/kluis demo $(DEMO_ARGS)
@@ -26,7 +30,7 @@ demo: $(STAMP)
 demo-national: $(STAMP)
 	$(BIN)/kluis demo --scale national
 
-test: $(STAMP) browser
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 check: $(STAMP)

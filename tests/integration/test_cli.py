@@ -1,0 +1,145 @@
+"""The SPEC §6 command line end to end, as an operator would type it, in subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def kluis(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KLUIS_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kansenkluis.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kluis {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
+    base = tmp_path_factory.mktemp("cli")
+    home = base / "home"
+    data = base / "microdata"
+    kluis(home, "synth", "--out", str(data), "--scale", "small", "--seed", "3")
+    kluis(home, "init")
+    kluis(home, "ingest", str(data))
+    proc = kluis(home, "run", "--year", "2022")
+    release_id = proc.stdout.strip().splitlines()[-1]
+    return {"base": base, "home": home, "data": data, "release_id": release_id}
+
+
+def test_run_prints_the_release_id_last_and_list_shows_it(world: dict) -> None:
+    listing = kluis(world["home"], "release", "list").stdout
+    assert world["release_id"].startswith("R2022-")
+    assert world["release_id"] in listing
+
+
+def test_export_has_the_contract_files_and_columns_and_verifies(world: dict) -> None:
+    out = world["base"] / "export"
+    kluis(world["home"], "release", "export", world["release_id"], "--out", str(out))
+    assert {p.name for p in out.iterdir()} >= {
+        "release.json",
+        "cells.csv",
+        "suppression_log.jsonl",
+        "release.pub",
+    }
+    with (out / "cells.csv").open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == [
+            "indicator", "breakdown", "schooljaar", "geo_level", "geo_code", "geo_name",
+            "numerator", "denominator", "percentage", "status", "pooled_into",
+        ]
+        rows = list(reader)
+    statuses = {r["status"] for r in rows}
+    assert statuses <= {"published", "suppressed_primary", "suppressed_secondary", "pooled"}
+    assert "published" in statuses
+    land = [r for r in rows if r["geo_level"] == "land"]
+    assert land and all(r["geo_code"] == "NL" for r in land)
+    for r in rows:
+        if r["status"] != "published":
+            assert r["numerator"] == r["denominator"] == r["percentage"] == ""
+        else:
+            assert int(r["numerator"]) % 5 == 0 and int(r["denominator"]) % 5 == 0
+    verify = kluis(world["home"], "audit", "verify", str(out), check=False)
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_tampered_export_fails_verification(world: dict) -> None:
+    out = world["base"] / "tampered"
+    kluis(world["home"], "release", "export", world["release_id"], "--out", str(out))
+    path = out / "cells.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines[1:], start=1):
+        fields = line.split(",")
+        if fields[9] == "published" and fields[7] not in ("", "0"):
+            fields[7] = str(int(fields[7]) + 5)
+            lines[i] = ",".join(fields)
+            break
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    verify = kluis(world["home"], "audit", "verify", str(out), check=False)
+    assert verify.returncode != 0
+
+
+def test_factsheet_html_names_the_gemeente_in_the_programme_sentence(world: dict) -> None:
+    target = world["base"] / "heerlen.html"
+    kluis(
+        world["home"], "factsheet", "GM0917", "--release", world["release_id"],
+        "--format", "html", "--out", str(target),
+    )
+    html = target.read_text(encoding="utf-8")
+    assert "De gemeente Heerlen laat een gemiddelde zien van" in html
+
+
+def test_init_refuses_to_overwrite_keys(world: dict) -> None:
+    proc = kluis(world["home"], "init", check=False)
+    assert proc.returncode == 3
+    assert "INIT_KEYS_EXIST" in proc.stderr
+
+
+def test_bad_batch_is_rejected_with_exit_3_and_changes_nothing(world: dict, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in Path(world["data"]).iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    # drop a required column from one table
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(bad / "vo_inschrijving.parquet")
+    pq.write_table(table.drop(["leerjaar"]), bad / "vo_inschrijving.parquet")
+    before = tree_digest(Path(world["home"]))
+    proc = kluis(world["home"], "ingest", str(bad), check=False)
+    assert proc.returncode == 3
+    assert "vo_inschrijving" in proc.stderr and "leerjaar" in proc.stderr
+    assert tree_digest(Path(world["home"])) == before
+
+
+def test_run_without_init_is_a_clear_user_error(tmp_path: Path) -> None:
+    proc = kluis(tmp_path / "nowhere", "run", "--year", "2022", check=False)
+    assert proc.returncode == 3
+    assert "kluis init" in proc.stderr
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    proc = kluis(tmp_path, "run", check=False)
+    assert proc.returncode == 2
