@@ -94,7 +94,9 @@ class OpenDPNoise:
         else:
             m = dp.m.make_gaussian(domain, dp.l2_distance(T=int), scale=self._scale(budget))
         if m.map(1) > budget * (1 + 1e-9):
-            raise AssertionError("OpenDP privacy map exceeds the budget part")  # pragma: no cover - OpenDP guarantee
+            raise AssertionError(
+                "OpenDP privacy map exceeds the budget part"
+            )  # pragma: no cover - OpenDP guarantee
         return m
 
     def perturb(self, counts: pd.DataFrame) -> tuple[pd.DataFrame, DPParams, list[Decision]]:
@@ -154,17 +156,18 @@ class FixedNoise:
 
 
 def percentage_interval(
-    numerator: float, denominator: float, num_cells: int, rest_cells: int, scale: float,
+    numerator: float,
+    denominator: float,
+    num_cells: int,
+    rest_cells: int,
+    scale: float,
     mechanism: str = "discrete_laplace",
 ) -> tuple[float, float]:
     """A 95% interval of a noisy percentage N / (N + R) by the delta method.
 
     ``num_cells`` noisy cells were summed into N and ``rest_cells`` into R = D - N.
     """
-    if mechanism == "discrete_gaussian":
-        var_cell = scale**2
-    else:
-        var_cell = discrete_laplace_variance(scale)
+    var_cell = scale**2 if mechanism == "discrete_gaussian" else discrete_laplace_variance(scale)
     if denominator <= 0:
         return (0.0, 100.0)
     n = max(numerator, 0.0)

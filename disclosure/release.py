@@ -63,7 +63,13 @@ class ReleaseCell(_Frozen):
 
     @property
     def key(self) -> tuple[str, str, int, str, str]:
-        return (self.indicator, self.breakdown, self.schooljaar, self.geo_level.value, self.geo_code)
+        return (
+            self.indicator,
+            self.breakdown,
+            self.schooljaar,
+            self.geo_level.value,
+            self.geo_code,
+        )
 
     def csv_row(self) -> dict[str, Any]:
         """The SPEC §5 cells.csv row (empty strings for missing values)."""
@@ -141,9 +147,7 @@ class Release(_Frozen):
 
     def metadata(self) -> dict[str, Any]:
         """release.json: everything but the cells and the log."""
-        return self.model_dump(
-            mode="json", exclude={"cells", "suppression_log", "public_key_pem"}
-        )
+        return self.model_dump(mode="json", exclude={"cells", "suppression_log", "public_key_pem"})
 
 
 class ProtectedDraft(_Frozen):

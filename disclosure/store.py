@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kansenkluis.domain import CellStatus, GeoLevel
+from kansenkluis.domain import CellStatus
 from kansenkluis.errors import UserError
 
-from .release import PoolingGroup, Release, ReleaseCell
+from .release import Release, ReleaseCell
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS releases (
@@ -147,10 +147,7 @@ class ReleaseStore:
         )
         con.executemany(
             f"INSERT INTO cells VALUES (?,?,{','.join('?' * len(_CELL_FIELDS))})",
-            (
-                (release.id, seq, *_cell_values(cell))
-                for seq, cell in enumerate(release.cells)
-            ),
+            ((release.id, seq, *_cell_values(cell)) for seq, cell in enumerate(release.cells)),
         )
         con.executemany(
             "INSERT INTO pooling VALUES (?,?,?,?,?,?)",
@@ -187,25 +184,14 @@ class ReleaseStore:
                 "no release with that id in this store",
                 hint="list the releases with `kluis release list`",
             )
+        # release.json (metadata) holds the pooling map in the order it was sealed in; the
+        # ``pooling`` table is an index of the same map for queries.
         meta = json.loads(row["metadata_json"])
         cells = tuple(self.iter_cells(release_id))
-        pooling = tuple(
-            PoolingGroup(
-                code=p["code"],
-                name=p["name"],
-                level=GeoLevel(p["level"]),
-                members=tuple(json.loads(p["members_json"])),
-                gemeentecode=p["gemeentecode"],
-            )
-            for p in self.con.execute(
-                "SELECT * FROM pooling WHERE release_id = ? ORDER BY code", (release_id,)
-            )
-        )
         log = tuple(row["log_jsonl"].split("\n")) if row["log_jsonl"] else ()
         return Release(
             **meta,
             cells=cells,
-            pooling=pooling,
             suppression_log=log,
             public_key_pem=row["public_key_pem"],
         )
@@ -241,7 +227,9 @@ class ReleaseStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
-        sql = f"SELECT {', '.join(_CELL_FIELDS)} FROM cells WHERE {' AND '.join(where)} ORDER BY seq"
+        sql = (
+            f"SELECT {', '.join(_CELL_FIELDS)} FROM cells WHERE {' AND '.join(where)} ORDER BY seq"
+        )
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]

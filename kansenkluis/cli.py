@@ -65,7 +65,9 @@ def synth(
     from kansenkluis.synth import generate
 
     summary = generate(out_dir, scale=scale, seed=seed, fmt=fmt)
-    out.print(f"wrote {sum(summary.rows.values()):,} rows in {len(summary.rows)} tables to {out_dir}")
+    out.print(
+        f"wrote {sum(summary.rows.values()):,} rows in {len(summary.rows)} tables to {out_dir}"
+    )
 
 
 @app.command()
@@ -205,7 +207,9 @@ def serve(
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option("--once", help="handle waiting requests, then stop")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="handle waiting requests, then stop")
+    ] = False,
     interval: Annotated[float, typer.Option(help="seconds between polls")] = 10.0,
 ) -> None:
     """The sealed worker: answers approved aggregate requests with new releases."""

@@ -19,7 +19,9 @@ DEMO_YEARS = (2021, 2022)
 NATIONAL_FACTSHEETS = ("GM0917", "GM1883", "GM0363", "GM0014", "GM0344")
 
 
-def run_demo(out_dir: Path, scale: str = "small", seed: int = 1, console: Console | None = None) -> None:
+def run_demo(
+    out_dir: Path, scale: str = "small", seed: int = 1, console: Console | None = None
+) -> None:
     from api.factsheet import render_factsheet
     from disclosure.verify import verify_export
     from kansenkluis import pipeline
@@ -53,7 +55,11 @@ def run_demo(out_dir: Path, scale: str = "small", seed: int = 1, console: Consol
         release = pipeline.run(settings, year, progress=console.log)
         release_ids.append(release.id)
         published = sum(1 for c in release.cells if c.status.value == "published")
-        step(f"run {year}", t, f"{release.id}: {published:,} of {len(release.cells):,} cells published")
+        step(
+            f"run {year}",
+            t,
+            f"{release.id}: {published:,} of {len(release.cells):,} cells published",
+        )
 
     for rid in release_ids:
         t = time.perf_counter()

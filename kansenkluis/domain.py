@@ -200,7 +200,9 @@ class Geography:
         h = hashlib.sha256()
         for w in sorted(self.wijken.values(), key=lambda w: w.code):
             g = self.gemeenten[w.gemeentecode]
-            h.update(f"{w.code}|{w.naam}|{g.code}|{g.naam}|{g.regio}|{';'.join(w.buren)}\n".encode())
+            h.update(
+                f"{w.code}|{w.naam}|{g.code}|{g.naam}|{g.regio}|{';'.join(w.buren)}\n".encode()
+            )
         return h.hexdigest()
 
 

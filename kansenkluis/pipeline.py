@@ -106,7 +106,9 @@ def run(
         fingerprint = store.current_fingerprint()
         if fingerprint is None:
             raise UserError(
-                "NO_DATA", "the sealed store is empty", hint="ingest a batch with `kluis ingest DIR`"
+                "NO_DATA",
+                "the sealed store is empty",
+                hint="ingest a batch with `kluis ingest DIR`",
             )
         noise = None
         if epsilon is not None:
@@ -188,9 +190,7 @@ def work(
     while True:
         for request in aggregate_requests.approved_requests(settings.release_db):
             try:
-                release_ids = [
-                    run(settings, year, progress=progress).id for year in request.years
-                ]
+                release_ids = [run(settings, year, progress=progress).id for year in request.years]
             except UserError as e:
                 aggregate_requests.mark_failed(settings.release_db, request.id, e.message)
                 progress(f"request {request.id} failed: {e.code}")

@@ -67,8 +67,17 @@ def test_export_has_the_contract_files_and_columns_and_verifies(world: dict) -> 
     with (out / "cells.csv").open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         assert reader.fieldnames == [
-            "indicator", "breakdown", "schooljaar", "geo_level", "geo_code", "geo_name",
-            "numerator", "denominator", "percentage", "status", "pooled_into",
+            "indicator",
+            "breakdown",
+            "schooljaar",
+            "geo_level",
+            "geo_code",
+            "geo_name",
+            "numerator",
+            "denominator",
+            "percentage",
+            "status",
+            "pooled_into",
         ]
         rows = list(reader)
     statuses = {r["status"] for r in rows}
@@ -104,8 +113,15 @@ def test_tampered_export_fails_verification(world: dict) -> None:
 def test_factsheet_html_names_the_gemeente_in_the_programme_sentence(world: dict) -> None:
     target = world["base"] / "heerlen.html"
     kluis(
-        world["home"], "factsheet", "GM0917", "--release", world["release_id"],
-        "--format", "html", "--out", str(target),
+        world["home"],
+        "factsheet",
+        "GM0917",
+        "--release",
+        world["release_id"],
+        "--format",
+        "html",
+        "--out",
+        str(target),
     )
     html = target.read_text(encoding="utf-8")
     assert "De gemeente Heerlen laat een gemiddelde zien van" in html

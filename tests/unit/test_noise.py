@@ -104,4 +104,4 @@ def test_percentage_interval_contains_the_estimate_and_narrows_with_size() -> No
     assert small[0] <= 25.0 <= small[1]
     assert large[0] <= 25.0 <= large[1]
     assert (large[1] - large[0]) < (small[1] - small[0])
-    assert 0.0 <= small[0] and small[1] <= 100.0
+    assert small[0] >= 0.0 and small[1] <= 100.0
