@@ -69,7 +69,11 @@ POPULATIONS: Mapping[PopulationId, PopulationSpec] = {
             "groep-8 pupils in po_advies with both schooladvies and toetsadvies",
             "po_advies.schooljaar",
             (TOTAAL,),
-            ("geen_heroverweging", "heroverweging_zonder_bijstelling", "heroverweging_met_bijstelling"),
+            (
+                "geen_heroverweging",
+                "heroverweging_zonder_bijstelling",
+                "heroverweging_met_bijstelling",
+            ),
             {
                 "geen_heroverweging": "advice position of toetsadvies <= that of schooladvies",
                 "heroverweging_zonder_bijstelling": "toetsadvies above schooladvies, "
@@ -84,7 +88,7 @@ POPULATIONS: Mapping[PopulationId, PopulationSpec] = {
             "exam year t",
             (TOTAAL,),
             ("havo", "geen_havo"),
-            {"havo": "enrolled in vo at niveau havo in t+1", "geen_havo": "otherwise"},
+            {"havo": "hoofdinschrijving in vo in t+1 at niveau havo", "geen_havo": "otherwise"},
         ),
         PopulationSpec(
             PopulationId.MBO4_DIPLOMA,
@@ -131,8 +135,11 @@ INDICATORS: Mapping[IndicatorId, IndicatorSpec] = {
             PopulationId.GROEP8,
             frozenset({"heroverweging_zonder_bijstelling", "heroverweging_met_bijstelling"}),
             frozenset(
-                {"geen_heroverweging", "heroverweging_zonder_bijstelling",
-                 "heroverweging_met_bijstelling"}
+                {
+                    "geen_heroverweging",
+                    "heroverweging_zonder_bijstelling",
+                    "heroverweging_met_bijstelling",
+                }
             ),
             (TOTAAL,),
             WIJK_LEVELS,
@@ -272,38 +279,51 @@ LEFT_OUT_REASONS: tuple[str, ...] = ("no_address", "ambiguous_address", "unknown
 
 
 def _run_report_keys() -> dict[str, str]:
+    specific = {
+        PopulationId.GROEP8: {
+            "groep8_missing_advice": "pupils with a po_advies row in t but none with "
+            "both schooladvies and toetsadvies (not in the population)",
+        },
+        PopulationId.VMBO_GT_GESLAAGD: {
+            "vmbo_gt_geslaagd_found_next_year": "vmbo_gt_geslaagd pupils enrolled in vo, mbo or "
+            "ho in t+1 (link rate of the t+1 outcome)",
+        },
+        PopulationId.MBO4_DIPLOMA: {
+            "mbo4_diploma_found_next_year": "mbo4_diploma pupils enrolled in vo, mbo or ho in "
+            "t+1 (link rate of the t+1 outcome)",
+        },
+        PopulationId.TRANSITIE: {
+            "transitie_candidates": "pupils enrolled in vo in t in leerjaar >= 3 with a single "
+            "level (population plus the two left_out counts below)",
+            "transitie_candidates_passed_exam": "candidates with a passed exam in t",
+            "transitie_candidates_not_enrolled_next_year": "candidates without a passed exam in "
+            "t who are not enrolled in vo in t+1",
+        },
+        PopulationId.VEERTIENJARIGEN: {
+            "veertienjarigen_with_parent_link": "veertienjarigen with a kind_ouder row naming "
+            "at least one parent",
+            "veertienjarigen_parents_education_known": "veertienjarigen with at least one "
+            "parent of known education (breakdown other than onbekend)",
+        },
+    }
     keys = {
         "vo_pupils_t": "pupils enrolled in vo in t",
         "vo_pupils_t_plus_1": "pupils enrolled in vo in t+1 (0 means t+1 is not loaded yet)",
-        "vo_pupils_t_age_unknown": "pupils enrolled in vo in t without a persoon row that "
-        "gives their age",
+        "vo_pupils_t_age_unknown": (
+            "pupils enrolled in vo in t without a persoon row that gives their age"
+        ),
     }
     for p in PopulationId:
         keys[f"{p}_population"] = f"pupils in the {p} population of t, wherever they live"
         keys[f"{p}_counted"] = f"{p} pupils counted in a wijk cell (the sum of all its cells)"
         keys[f"{p}_left_out_no_address"] = f"{p} pupils without an adres row in t"
-        keys[f"{p}_left_out_ambiguous_address"] = f"{p} pupils whose adres rows of t name more "
-        "than one wijk"
-        keys[f"{p}_left_out_unknown_wijk"] = f"{p} pupils whose wijkcode of t is not in the "
-        "geography"
-    keys.update(
-        {
-            "groep8_left_out_missing_advice": "pupils with a po_advies row in t but none with "
-            "both schooladvies and toetsadvies",
-            "vmbo_gt_geslaagd_found_next_year": "vmbo_gt_geslaagd pupils enrolled in vo, mbo or "
-            "ho in t+1",
-            "mbo4_diploma_found_next_year": "mbo4_diploma pupils enrolled in vo, mbo or ho in t+1",
-            "transitie_candidates": "pupils enrolled in vo in t in leerjaar >= 3 with a single "
-            "level",
-            "transitie_left_out_passed_exam": "candidates with a passed exam in t",
-            "transitie_left_out_not_enrolled_next_year": "candidates without a passed exam in t "
-            "who are not enrolled in vo in t+1",
-            "veertienjarigen_with_parent_link": "veertienjarigen with a kind_ouder row naming at "
-            "least one parent",
-            "veertienjarigen_parents_education_known": "veertienjarigen with at least one parent "
-            "of known education (breakdown other than onbekend)",
-        }
-    )
+        keys[f"{p}_left_out_ambiguous_address"] = (
+            f"{p} pupils whose adres rows of t name more than one wijk"
+        )
+        keys[f"{p}_left_out_unknown_wijk"] = (
+            f"{p} pupils whose wijkcode in t is not in the geography"
+        )
+        keys.update(specific[p])
     return keys
 
 

@@ -29,6 +29,8 @@ app = typer.Typer(
 release_app = typer.Typer(help="List, show and export releases.", no_args_is_help=True)
 audit_app = typer.Typer(help="Verify exported releases (auditors).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key management (sealed side).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 app.add_typer(release_app, name="release")
 app.add_typer(audit_app, name="audit")
 app.add_typer(token_app, name="token")
@@ -162,6 +164,25 @@ def audit_verify(
         return
     err.print(f"{len(result.failures)} failure(s); {summary}")
     raise typer.Exit(code=int(ExitCode.BAD_INPUT))
+
+
+@audit_app.command("open")
+def audit_open(release_id: Annotated[str, typer.Argument()]) -> None:
+    """SEALED SIDE ONLY: open the commitments of a release's log (rule and true count)."""
+    from kansenkluis.pipeline import open_commitments
+
+    table = Table("seq", "cell", "status", "rule", "count", title="sealed: do not export")
+    for row in open_commitments(_settings(), release_id):
+        table.add_row(*(str(row[k]) for k in ("seq", "cell", "status", "rule", "count")))
+    out.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Rotate the release signing key; earlier exports still verify with their own release.pub."""
+    from kansenkluis.pipeline import rotate_keys
+
+    out.print(f"new signing key {rotate_keys(_settings())}")
 
 
 @app.command()

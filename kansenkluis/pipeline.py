@@ -36,9 +36,6 @@ def _quiet(_: str) -> None:
     return None
 
 
-COMMITMENT_KEY_FILE = "commitment.key"
-
-
 def init_home(settings: Settings) -> Path:
     """Create KLUIS_HOME with fresh sealed keys and a release signing key; never overwrite."""
     home = settings.home
@@ -76,7 +73,7 @@ def ingest(
 
 
 def _commitment_key(settings: Settings) -> bytes:
-    return (settings.keys_dir / COMMITMENT_KEY_FILE).read_bytes()
+    return release_log.load_commitment_key(settings.keys_dir)
 
 
 def _release_id(year: int, created_at: str, fingerprint: str, epsilon: float | None) -> str:
@@ -165,6 +162,46 @@ def export(settings: Settings, release_id: str, out: Path) -> Path:
     finally:
         releases.close()
     return out
+
+
+def open_commitments(settings: Settings, release_id: str) -> list[dict[str, object]]:
+    """Sealed side only: the rule and true count behind each committed log entry of a release.
+
+    This is what a sealed-side auditor uses to check a withheld cell; its output contains true
+    small counts and must never leave the sealed environment.
+    """
+    import json
+
+    key = _commitment_key(settings)
+    releases = ReleaseStore(settings.release_db)
+    try:
+        release = releases.get(release_id)
+    finally:
+        releases.close()
+    opened: list[dict[str, object]] = []
+    for line in release.suppression_log:
+        entry = json.loads(line)
+        if "commitment" not in entry:
+            continue
+        result = release_log.open_commitment_rule(entry, key, max_count=100_000)
+        opened.append(
+            {
+                "seq": entry.get("seq"),
+                "cell": "/".join(
+                    str(entry.get(k, ""))
+                    for k in ("indicator", "breakdown", "schooljaar", "geo_level", "geo_code")
+                ),
+                "status": entry.get("status"),
+                "rule": None if result is None else result[0],
+                "count": None if result is None else result[1],
+            }
+        )
+    return opened
+
+
+def rotate_keys(settings: Settings) -> str:
+    """Rotate the release signing key (old releases keep verifying with their own release.pub)."""
+    return release_log.rotate_signing_key(settings.signing_dir)
 
 
 def reset_home(home: Path) -> None:

@@ -552,7 +552,7 @@ def _people(geo: _Geo, scale: str, rng: np.random.Generator) -> _People:
     delay = np.where(rng.random(n) < _sigmoid(-2.2 - 0.6 * ability), 1, 0)
     delay = np.where((delay == 0) & (rng.random(n) < 0.015 * (ability > 0.5)), -1, delay)
     birth_year = cohort.astype(np.int32) - 11 - delay - (month >= 10)
-    adult_age = 19 + np.minimum(rng.exponential(7.0, n), 40).astype(np.int32)
+    adult_age = 19 + np.minimum(rng.exponential(7.0, n), 30).astype(np.int32)
     birth_year = np.where(adult, mbo_entry - adult_age - (month >= 10), birth_year)
     # parents: about 31 (first slot) or 33 (second slot) years older than the child
     age_at_birth = np.clip(
@@ -933,13 +933,21 @@ def _addresses(people: _People, c: _Careers, geo: _Geo, rng: np.random.Generator
 _LETTERS = [chr(ord("A") + i) for i in range(26)]
 
 
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """Zero-padded decimal ASCII of non-negative integers, one row of ``width`` bytes each."""
-    out = np.empty((len(values), width), np.uint8)
-    v = values.astype(np.int64)
-    for k in range(width - 1, -1, -1):
-        v, d = np.divmod(v, 10)
-        out[:, k] = d + ord("0")
+#: "000" ... "999" as bytes: a rin is three lookups instead of nine divisions
+_TRIPLETS = np.frombuffer("".join(f"{i:03d}" for i in range(1000)).encode(), np.uint8).reshape(
+    1000, 3
+)
+
+
+def _rin_digits(values: np.ndarray) -> np.ndarray:
+    """The 9-digit zero-padded decimal ASCII of each rin number, one row of 9 bytes each."""
+    v = values.astype(np.int32)  # rin numbers are below 10**9 < 2**31
+    hi, rest = np.divmod(v, 1_000_000)
+    mid, lo = np.divmod(rest, 1000)
+    out = np.empty((len(v), 9), np.uint8)
+    out[:, 0:3] = _TRIPLETS[hi]
+    out[:, 3:6] = _TRIPLETS[mid]
+    out[:, 6:9] = _TRIPLETS[lo]
     return out
 
 
@@ -1008,17 +1016,18 @@ def _tables(
     n, n_parents = people.n, len(people.parent_level)
     y0 = SCHOOLJAREN[0]
     pupil_rin, parent_rin = _rins(n, n_parents, rng)
-    pupil_digits = _digits(pupil_rin, 9)
+    pupil_digits = _rin_digits(pupil_rin)
 
     n_schools = int(max(people.po_school.max(), people.vo_school.max())) + 1
     pool = [f"{d:02d}{a}{b}" for d in range(100) for a in _LETTERS for b in _LETTERS]
     brin = _ascii_rows([pool[i] for i in rng.choice(len(pool), n_schools, replace=False)])
     wijkcode = _ascii_rows(geo.frame["wijkcode"].tolist())
 
-    def rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # pupil numbers and year columns of the True cells, by year and then by rin
-        col, idx = np.nonzero(mask)
-        return idx, col
+    def rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # flat positions, pupil numbers and year rows of the True cells, by year then by rin
+        flat = np.flatnonzero(mask)
+        col = flat // n
+        return flat, flat - col * n, col
 
     def table(name: str, columns: list[pa.Array]) -> pa.Table:
         return pa.Table.from_arrays(columns, names=list(INPUT_TABLES[name]))
@@ -1044,37 +1053,37 @@ def _tables(
         ],
     )
 
-    idx, col = rows(c.vo_niv >= 0)
+    flat, idx, col = rows(c.vo_niv >= 0)
     out["vo_inschrijving"] = table(
         "vo_inschrijving",
         [
             rin(idx),
             int32(col + y0),
             _strings(brin[people.vo_school[idx]]),
-            _codes(ADVICE_CODES, c.vo_niv[col, idx].astype(np.int64)),
-            int32(c.vo_lj[col, idx]),
+            _codes(ADVICE_CODES, c.vo_niv.ravel()[flat].astype(np.int64)),
+            int32(c.vo_lj.ravel()[flat]),
         ],
     )
 
-    idx, col = rows(c.ex_niv >= 0)
+    flat, idx, col = rows(c.ex_niv >= 0)
     out["vo_examen"] = table(
         "vo_examen",
         [
             rin(idx),
             int32(col + y0),
-            _codes(EXAM_LEVELS, _RANK[c.ex_niv[col, idx]].astype(np.int64)),
-            pa.array(c.ex_pass[col, idx], pa.bool_()),
+            _codes(EXAM_LEVELS, _RANK[c.ex_niv.ravel()[flat]].astype(np.int64)),
+            pa.array(c.ex_pass.ravel()[flat], pa.bool_()),
         ],
     )
 
     for name, matrix in (("mbo_inschrijving", c.mbo), ("mbo_diploma", c.mbo_dipl)):
-        idx, col = rows(matrix > 0)
-        out[name] = table(name, [rin(idx), int32(col + y0), int32(matrix[col, idx])])
+        flat, idx, col = rows(matrix > 0)
+        out[name] = table(name, [rin(idx), int32(col + y0), int32(matrix.ravel()[flat])])
 
-    idx, col = rows(c.ho >= 0)
+    flat, idx, col = rows(c.ho >= 0)
     out["ho_inschrijving"] = table(
         "ho_inschrijving",
-        [rin(idx), int32(col + y0), _codes(_SOORT, c.ho[col, idx].astype(np.int64))],
+        [rin(idx), int32(col + y0), _codes(_SOORT, c.ho.ravel()[flat].astype(np.int64))],
     )
 
     # Persons: every pupil who shows up in a table, and their parents.
@@ -1086,14 +1095,14 @@ def _tables(
     parent_seen = np.zeros(n_parents, bool)
     parent_seen[par[par >= 0]] = True
     pars = np.flatnonzero(parent_seen)
-    parent_digits = _digits(parent_rin, 9)
+    parent_digits = _rin_digits(parent_rin)
 
     rin_all = np.concatenate([pupil_rin[kids], parent_rin[pars]])
     order = np.argsort(rin_all, kind="stable")
     out["persoon"] = table(
         "persoon",
         [
-            _strings(_digits(rin_all[order], 9)),
+            _strings(np.concatenate([pupil_digits[kids], parent_digits[pars]])[order]),
             int32(np.concatenate([people.birth_year[kids], people.parent_birth_year[pars]])[order]),
             int32(
                 np.concatenate([people.birth_month[kids], people.parent_birth_month[pars]])[order]
@@ -1117,8 +1126,10 @@ def _tables(
         ],
     )
 
-    idx, col = rows(c.adres)
-    out["adres"] = table("adres", [rin(idx), int32(col + y0), _strings(wijkcode[c.wijk[col, idx]])])
+    flat, idx, col = rows(c.adres)
+    out["adres"] = table(
+        "adres", [rin(idx), int32(col + y0), _strings(wijkcode[c.wijk.ravel()[flat]])]
+    )
 
     out["geografie"] = pa.Table.from_pandas(
         geo.frame[list(INPUT_TABLES["geografie"])], preserve_index=False
@@ -1209,7 +1220,9 @@ def _rates(people: _People, c: _Careers) -> tuple[dict[str, float], dict[str, tu
 
 def _write(table: pa.Table, path: Path, fmt: str) -> None:
     if fmt == "parquet":
-        pq.write_table(table, path)
+        # dictionary-encode the code columns only: a rin column has no repeats worth a dictionary
+        codes = [name for name in table.column_names if not name.startswith("rin")]
+        pq.write_table(table, path, use_dictionary=codes)
     elif fmt == "csv":
         pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
     else:

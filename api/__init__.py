@@ -1,0 +1,1 @@
+"""The narrow API (FastAPI): serves releases, factsheets and aggregate requests, never microdata."""

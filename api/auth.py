@@ -1,0 +1,300 @@
+"""Bearer tokens, roles, and the ``require`` dependency that every route declares.
+
+A token is 32 random bytes (``secrets.token_urlsafe``) with a ``kk_`` prefix so that secret
+scanners can spot a leaked one. The store keeps only its SHA-256: a slow password KDF (argon2,
+scrypt) protects *low-entropy* secrets against guessing, but nobody can enumerate 2^256 tokens,
+so a plain hash is as strong and keeps authentication at one indexed lookup per request.
+Looking the hash up by index is not a timing oracle either: learning a prefix of a hash tells an
+attacker nothing about a token that hashes to it.
+
+Roles:
+- ``regiocoordinator``: reads the cells of the gemeenten on the token (their wijken and
+  wijkgroepen, the regions containing them, and the nation); files aggregate requests for them;
+- ``outputchecker``: reads everything published; approves or rejects requests;
+- ``auditor``: reads everything published; downloads exports and verifies them;
+- ``operator``: reads everything published and the request queue; lists and revokes tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from disclosure.store import connect
+from kansenkluis.errors import UserError
+
+from .errors import ApiError
+
+ROLES = ("regiocoordinator", "outputchecker", "auditor", "operator")
+REGIOCOORDINATOR, OUTPUTCHECKER, AUDITOR, OPERATOR = ROLES
+GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
+TOKEN_PREFIX = "kk_"  # noqa: S105 - a public marker, not a secret
+MAX_NAME = 100
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    gemeenten_json TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: what a route needs to know about the token, never the token itself."""
+
+    token_id: str
+    role: str
+    #: the gemeenten a regiocoordinator may see; None means every gemeente (other roles)
+    gemeenten: frozenset[str] | None
+    name: str
+
+    def sees_gemeente(self, gemeentecode: str) -> bool:
+        return self.gemeenten is None or gemeentecode in self.gemeenten
+
+
+# --- token store ----------------------------------------------------------------------------
+
+
+def create_token(db_path: Path, role: str, gemeenten: Sequence[str] = (), name: str = "") -> str:
+    """Create a token and return it; this is the only time it exists outside the caller's hands.
+
+    A regiocoordinator token needs at least one gemeente; other roles see every gemeente and
+    take none.
+    """
+    if role not in ROLES:
+        raise UserError(
+            "TOKEN_UNKNOWN_ROLE",
+            "the role is not one of the API's roles",
+            hint="use one of " + ", ".join(ROLES),
+        )
+    codes = sorted(set(gemeenten))
+    bad = [g for g in codes if not GEMEENTE_CODE.fullmatch(g)]
+    if bad:
+        raise UserError(
+            "TOKEN_BAD_GEMEENTE",
+            "a --gemeente is not a CBS gemeentecode of the form GMgggg",
+            hint="write gemeentecodes like GM0917 (Heerlen)",
+        )
+    if role == REGIOCOORDINATOR and not codes:
+        raise UserError(
+            "TOKEN_SCOPE_REQUIRED",
+            "a regiocoordinator token must list the gemeenten it may see",
+            hint="add one or more --gemeente GMgggg",
+        )
+    if role != REGIOCOORDINATOR and codes:
+        raise UserError(
+            "TOKEN_SCOPE_NOT_ALLOWED",
+            f"a {role} token sees every gemeente and takes no --gemeente",
+            hint="leave out --gemeente, or use --role regiocoordinator",
+        )
+    name = name.strip()
+    if len(name) > MAX_NAME or any(not ch.isprintable() for ch in name):
+        raise UserError(
+            "TOKEN_BAD_NAME",
+            f"a token name is at most {MAX_NAME} printable characters",
+            hint="use a short label such as the holder's initials and organisation",
+        )
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = "tok_" + secrets.token_hex(6)
+    con = _connect(db_path)
+    try:
+        con.execute(
+            "INSERT INTO api_tokens (id, token_hash, role, gemeenten_json, name, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (token_id, hash_token(token), role, json.dumps(codes), name, _now()),
+        )
+    finally:
+        con.close()
+    return token
+
+
+def revoke_token(db_path: Path, token_id: str) -> None:
+    """Revoke a token at once; revoking twice is harmless, an unknown id is an error."""
+    con = _connect(db_path)
+    try:
+        cur = con.execute(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+            (_now(), token_id),
+        )
+        if cur.rowcount == 0:
+            raise UserError(
+                "TOKEN_NOT_FOUND", "no token with that id", hint="list the tokens first"
+            )
+    finally:
+        con.close()
+
+
+def list_tokens(db_path: Path) -> list[dict[str, Any]]:
+    """Token metadata (never the hash), oldest first."""
+    con = _connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT id, role, gemeenten_json, name, created_at, revoked_at FROM api_tokens "
+            "ORDER BY created_at, id"
+        ).fetchall()
+    finally:
+        con.close()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["gemeenten"] = json.loads(d.pop("gemeenten_json"))
+        out.append(d)
+    return out
+
+
+def token_name(db_path: Path, token_id: str) -> str | None:
+    con = _connect(db_path)
+    try:
+        row = con.execute("SELECT name FROM api_tokens WHERE id = ?", (token_id,)).fetchone()
+    finally:
+        con.close()
+    return None if row is None else str(row["name"])
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class TokenStore:
+    """Authenticates tokens over one SQLite connection per thread (routes run in a pool)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._local = threading.local()
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = _connect(self.db_path)
+            self._local.con = con
+        return con
+
+    def authenticate(self, token: str) -> Caller | None:
+        """The caller behind a token, or None for an unknown or revoked one."""
+        # A token far longer than ours is not ours; don't hash megabytes for it.
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+            return None
+        row = (
+            self._con()
+            .execute(
+                "SELECT id, role, gemeenten_json, name FROM api_tokens "
+                "WHERE token_hash = ? AND revoked_at IS NULL",
+                (hash_token(token),),
+            )
+            .fetchone()
+        )
+        if row is None or row["role"] not in ROLES:
+            return None
+        gemeenten = frozenset(json.loads(row["gemeenten_json"]))
+        return Caller(
+            token_id=row["id"],
+            role=row["role"],
+            gemeenten=gemeenten if row["role"] == REGIOCOORDINATOR else None,
+            name=row["name"],
+        )
+
+
+def _connect(db_path: Path) -> sqlite3.Connection:
+    con = connect(db_path)
+    con.executescript(_SCHEMA)
+    return con
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- the dependency every route declares -----------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `kluis token create`")
+
+UNAUTHORIZED = ApiError(
+    401,
+    "UNAUTHORIZED",
+    "this endpoint needs a valid bearer token",
+    hint="send the header 'Authorization: Bearer <token>'; an operator creates tokens with "
+    "`kluis token create`",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def require(*roles: str) -> Callable[..., Caller]:
+    """A dependency that admits only ``roles``; the roles stay readable on the route.
+
+    Order matters: authenticate (401), then count the call against the token's rate limit (429),
+    then check the role (403). A missing, unknown and revoked token all get the same 401.
+    """
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"require() needs roles from {ROLES}, got {roles}")
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        ctx = request.app.state.ctx
+        caller = ctx.tokens.authenticate(credentials.credentials) if credentials else None
+        if caller is None:
+            raise UNAUTHORIZED
+        retry_after = ctx.limiter.hit(caller.token_id)
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                f"this token made more than {ctx.limiter.limit} requests in the last minute",
+                hint=f"wait {retry_after} seconds and try again",
+                headers={"Retry-After": str(retry_after)},
+            )
+        if caller.role not in roles:
+            raise ApiError(
+                403,
+                "ROLE_NOT_ALLOWED",
+                f"the role {caller.role} may not use this endpoint",
+                hint="this endpoint is for: " + ", ".join(roles),
+            )
+        request.state.caller = caller
+        return caller
+
+    dependency.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+    return dependency
+
+
+def public() -> None:
+    """Marks a route as open without a token (only /health and the API docs)."""
+
+
+public.is_public = True  # type: ignore[attr-defined]
+
+
+def route_access(dependant: Dependant) -> frozenset[str] | str | None:
+    """The roles a route admits, ``"public"``, or None when it declares no rule at all."""
+    for dep in dependant.dependencies:
+        call = dep.call
+        if getattr(call, "is_public", False):
+            return "public"
+        roles = getattr(call, "allowed_roles", None)
+        if roles is not None:
+            return frozenset(roles)
+        nested = route_access(dep)
+        if nested is not None:
+            return nested
+    return None

@@ -1,0 +1,48 @@
+"""Dutch factsheets and the wijk comparison page, rendered from a ``Release`` only.
+
+``render_factsheet`` gives one gemeente's factsheet as HTML (self-contained: inline CSS and SVG
+charts, no script) or as PDF (WeasyPrint, from the same HTML). ``render_comparison`` gives the
+comparison page, which loads ``/static/factsheet.css``, ``/static/vergelijk.css`` and
+``/static/vergelijk.js``: serve ``STATIC_DIR`` at ``/static`` so that it works under
+``Content-Security-Policy: default-src 'self'``. A served factsheet needs ``factsheet_csp()``
+(its inline stylesheet, allowed by hash).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from disclosure.release import Release
+from kansenkluis.errors import UsageError
+
+from .render import (
+    STATIC_DIR,
+    factsheet_csp,
+    html_to_pdf,
+    render_comparison_html,
+    render_factsheet_html,
+)
+
+__all__ = ["STATIC_DIR", "factsheet_csp", "render_comparison", "render_factsheet"]
+
+
+def render_factsheet(release: Release, gemeentecode: str, fmt: Literal["html", "pdf"]) -> bytes:
+    """The factsheet of one gemeente as UTF-8 HTML or as PDF bytes.
+
+    Raises ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente without cells in the release.
+    """
+    if fmt not in ("html", "pdf"):
+        raise UsageError("FACTSHEET_FORMAT", "unknown factsheet format", hint="use html or pdf")
+    html = render_factsheet_html(release, gemeentecode)
+    return html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
+
+
+def render_comparison(
+    release: Release, gemeentecode: str, indicators: list[str] | None = None
+) -> str:
+    """The comparison page of one gemeente's wijken for the chosen indicators (None: all).
+
+    Raises ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente without cells in the release and
+    ``UserError("INDICATOR_NOT_FOUND")`` for an unknown indicator id.
+    """
+    return render_comparison_html(release, gemeentecode, indicators)

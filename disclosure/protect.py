@@ -1,0 +1,855 @@
+"""Disclosure control end to end: exact aggregates in, a ``ProtectedDraft`` out.
+
+``protect`` runs, in order: (optional) noise, pooling (wijken into wijkgroepen, gemeenten into
+region pools for opleidingsmobiliteit), primary suppression, secondary suppression with the LP
+audit, rounding. Every decision becomes a ``Decision``; the draft carries only protected figures
+plus, on its decisions, the sealed counts that the log turns into commitments.
+
+Cells (``ReleaseCell``), per indicator and breakdown, in this order: land (``NL``), region pools
+(opleidingsmobiliteit only), gemeenten, wijkgroepen, wijken; by code within a level.
+- An indicator published per wijk has a row for every wijk of the geography: ``published``,
+  ``suppressed_primary``, ``suppressed_secondary``, or ``pooled`` into its wijkgroep.
+- opleidingsmobiliteit has a row per region pool and for the land, and every gemeente row is
+  ``pooled`` into its region pool.
+- ``parent_code``: the gemeentecode for wijk and wijkgroep rows, the region pool code for the
+  (pooled) gemeente rows of opleidingsmobiliteit, None otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from indicators.specs import INDICATORS, POPULATIONS
+from kansenkluis.domain import (
+    LAND_CODE,
+    LAND_NAME,
+    PARENT_GROUPS,
+    TOTAAL,
+    AggregateTable,
+    CellStatus,
+    GeoLevel,
+    Geography,
+    IndicatorId,
+    PopulationId,
+    Rule,
+)
+from kansenkluis.errors import InternalError
+
+from .audit import (
+    JOINT_MAX_COLUMNS,
+    Auditor,
+    Block,
+    Cell,
+    Check,
+    Family,
+    Item,
+    Number,
+    PriorRow,
+    Table,
+    audit_all,
+    targets_of,
+)
+from .policy import Policy, check_not_weaker, policy_dict, policy_hash, weakened_knobs
+from .pooling import NAME_SEPARATOR, RegioPooling, WijkPooling, pool_regios, pool_wijken
+from .primary import primary_rule
+from .release import Decision, DPParams, PoolingGroup, ProtectedDraft, ReleaseCell
+from .rounding import percentage, round_count, rounding_interval
+from .secondary import SuppressionStats, item_cost, naive_secondary, suppress
+
+_LEVEL_ORDER = {
+    GeoLevel.LAND: 0,
+    GeoLevel.REGIO: 1,
+    GeoLevel.GEMEENTE: 2,
+    GeoLevel.WIJKGROEP: 3,
+    GeoLevel.WIJK: 4,
+}
+_INDICATOR_ORDER = {i.value: n for n, i in enumerate(INDICATORS)}
+_REGIONAL = PopulationId.VEERTIENJARIGEN.value
+
+
+@dataclass
+class Protection:
+    """Everything ``protect`` worked out, for the benchmark and tests (sealed side only)."""
+
+    draft: ProtectedDraft
+    table: Table
+    stats: SuppressionStats
+    checks: list[Check]
+    wijk_pooling: WijkPooling
+    regio_pooling: RegioPooling
+
+
+# --- public entry points ------------------------------------------------------------------------
+
+
+def protect(
+    agg: AggregateTable,
+    policy: Policy,
+    prior: Sequence[ReleaseCell] = (),
+    noise: object | None = None,
+) -> ProtectedDraft:
+    """Pool, suppress, audit and round one year's aggregates into a draft release.
+
+    ``prior``: published cells of earlier releases; those of the same schooljaar describe the
+    same pupils and enter the audit, those of the year before steer complements towards cells
+    that were withheld then too. ``noise``: a ``NoiseSource`` (``.perturb(counts)``); when given,
+    every decision uses the noisy counts.
+    """
+    return run_protection(agg, policy, prior, noise).draft
+
+
+def run_protection(
+    agg: AggregateTable,
+    policy: Policy,
+    prior: Sequence[ReleaseCell] = (),
+    noise: object | None = None,
+    *,
+    joint_max_columns: int = JOINT_MAX_COLUMNS,
+) -> Protection:
+    """``protect`` with its working (table, statistics, final audit checks) kept."""
+    weak = check_not_weaker(policy)
+    counts = agg.counts
+    dp: DPParams | None = None
+    decisions: list[Decision] = []
+    if noise is not None:
+        counts, dp, noise_decisions = noise.perturb(agg.counts.copy())  # type: ignore[attr-defined]
+        decisions += list(noise_decisions)
+    geo = agg.geography
+    arrays = _population_arrays(counts, geo)
+    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, policy), policy.pooling.wijk_min)
+    regio_pooling = pool_regios(
+        geo,
+        _parent_groups(arrays, geo),
+        policy.pooling.regio_min_group,
+        policy.pooling.regio_max_onbekend_share,
+    )
+    table = build_table(
+        agg.schooljaar, arrays, geo, wijk_pooling, regio_pooling, policy, noise is not None,
+        joint_max_columns,
+    )
+    cell_rule = apply_primary(table, policy)
+    same_year = [c for c in prior if c.schooljaar == agg.schooljaar]
+    table.prior_rows = prior_rows(table, same_year, geo, policy)
+    last_year = withheld_last_year(table, [c for c in prior if c.schooljaar == agg.schooljaar - 1])
+    for ii in range(len(table.items)):
+        table.items[ii].cost = item_cost(table, ii, policy, last_year)
+    auditor = Auditor(table, policy)
+    stats = suppress(table, policy, auditor, cell_rule, last_year)
+    for knob in weak:
+        decisions.append(_policy_decision(policy, knob))
+    draft = assemble(table, policy, stats.checks, wijk_pooling, regio_pooling, decisions, dp)
+    return Protection(draft, table, stats, stats.checks, wijk_pooling, regio_pooling)
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """The naive baseline on the same pooling and primary suppression."""
+
+    table: Table
+    suppressed_secondary: int
+    failing_counts: int
+    audited_counts: int
+
+    @property
+    def passes_audit(self) -> bool:
+        return self.failing_counts == 0
+
+
+def naive_baseline(
+    agg: AggregateTable, policy: Policy, *, joint_max_columns: int = JOINT_MAX_COLUMNS
+) -> BaselineResult:
+    """Pool, primary, then ``naive_secondary``; audit the result (nothing is repaired)."""
+    check_not_weaker(policy)
+    geo = agg.geography
+    arrays = _population_arrays(agg.counts, geo)
+    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, policy), policy.pooling.wijk_min)
+    regio_pooling = pool_regios(
+        geo,
+        _parent_groups(arrays, geo),
+        policy.pooling.regio_min_group,
+        policy.pooling.regio_max_onbekend_share,
+    )
+    table = build_table(
+        agg.schooljaar, arrays, geo, wijk_pooling, regio_pooling, policy, False, joint_max_columns
+    )
+    cell_rule = apply_primary(table, policy)
+    n = naive_secondary(table)
+    auditor = Auditor(table, policy)
+    checks = audit_all(auditor, targets_of(table, policy, cell_rule))
+    return BaselineResult(table, n, sum(not c.ok for c in checks), len(checks))
+
+
+# --- counts ---------------------------------------------------------------------------------------
+
+
+def _population_arrays(counts: pd.DataFrame, geo: Geography) -> dict[str, np.ndarray]:
+    """Per population: counts[wijk, breakdown, category] in geography and spec order."""
+    wijk_index = {w: i for i, w in enumerate(sorted(geo.wijken))}
+    out: dict[str, np.ndarray] = {}
+    for pop in POPULATIONS.values():
+        sub = counts[counts["population"] == pop.id.value]
+        arr = np.zeros((len(wijk_index), len(pop.breakdowns), len(pop.categories)), np.int64)
+        wi = sub["wijkcode"].map(wijk_index)
+        bi = sub["breakdown"].map({b: i for i, b in enumerate(pop.breakdowns)})
+        ci = sub["category"].map({c: i for i, c in enumerate(pop.categories)})
+        if wi.isna().any() or bi.isna().any() or ci.isna().any():
+            raise InternalError(
+                "AGG_UNKNOWN_KEY",
+                f"aggregate counts of {pop.id.value} name a wijk, breakdown or category that the "
+                "geography or the indicator specs do not know",
+            )
+        values = sub["count"].to_numpy()
+        if not np.issubdtype(values.dtype, np.integer):
+            if not np.all(np.equal(np.mod(values, 1), 0)):
+                raise InternalError("AGG_NOT_INTEGER", "aggregate counts must be whole numbers")
+        np.add.at(
+            arr,
+            (wi.to_numpy(np.int64), bi.to_numpy(np.int64), ci.to_numpy(np.int64)),
+            values.astype(np.int64),
+        )
+        out[pop.id.value] = arr
+    return out
+
+
+def _criteria(
+    arrays: Mapping[str, np.ndarray], geo: Geography, policy: Policy
+) -> dict[str, list[int]]:
+    wijken = sorted(geo.wijken)
+    columns: list[np.ndarray] = []
+    for crit in policy.pooling.wijk_criteria:
+        if crit in arrays:
+            columns.append(arrays[crit].sum(axis=(1, 2)))
+            continue
+        spec = INDICATORS[IndicatorId(crit)]
+        pop = POPULATIONS[spec.population]
+        arr = arrays[spec.population.value]
+        cats = [i for i, c in enumerate(pop.categories) if c in spec.denominator]
+        for b in spec.breakdowns:
+            if b == TOTAAL and pop.breakdowns != (TOTAAL,):
+                columns.append(arr[:, :, cats].sum(axis=(1, 2)))
+            else:
+                columns.append(arr[:, pop.breakdowns.index(b), cats].sum(axis=1))
+    matrix = np.stack(columns, axis=1)
+    return {w: [int(v) for v in matrix[i]] for i, w in enumerate(wijken)}
+
+
+def _parent_groups(arrays: Mapping[str, np.ndarray], geo: Geography) -> dict[str, dict[str, int]]:
+    wijken = sorted(geo.wijken)
+    pop = POPULATIONS[PopulationId.VEERTIENJARIGEN]
+    per_wijk = arrays[_REGIONAL].sum(axis=2)  # [wijk, parents' group]
+    out: dict[str, dict[str, int]] = {g: dict.fromkeys(PARENT_GROUPS, 0) for g in geo.gemeenten}
+    for i, w in enumerate(wijken):
+        gm = geo.wijken[w].gemeentecode
+        for bi, b in enumerate(pop.breakdowns):
+            out[gm][b] += int(per_wijk[i, bi])
+    return out
+
+
+# --- building the table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CellSpec:
+    indicator: str
+    label: str
+    num_form: int
+    den_form: int
+
+
+def _family_layout(
+    population: str, label_breakdowns: Mapping[str, tuple[str, ...]]
+) -> tuple[list[tuple[str, tuple[str, ...], frozenset[str]]], dict[str, list[_CellSpec]]]:
+    """Forms (label, breakdowns, categories) and the cells per label of one family."""
+    forms: list[tuple[str, tuple[str, ...], frozenset[str]]] = []
+    cells: dict[str, list[_CellSpec]] = {}
+    for label, bds in label_breakdowns.items():
+        cells[label] = []
+        for spec in INDICATORS.values():
+            if spec.population.value != population or label not in spec.breakdowns:
+                continue
+            idx = []
+            for cats in (spec.denominator, spec.numerator):
+                key = (label, bds, frozenset(cats))
+                if key not in forms:
+                    forms.append(key)
+                idx.append(forms.index(key))
+            cells[label].append(_CellSpec(spec.id.value, label, idx[1], idx[0]))
+    return forms, cells
+
+
+def build_table(
+    schooljaar: int,
+    arrays: Mapping[str, np.ndarray],
+    geo: Geography,
+    wijk_pooling: WijkPooling,
+    regio_pooling: RegioPooling,
+    policy: Policy,
+    noisy: bool,
+    joint_max_columns: int = JOINT_MAX_COLUMNS,
+) -> Table:
+    wijken = sorted(geo.wijken)
+    gemeenten = sorted(geo.gemeenten)
+    wijk_idx = {w: i for i, w in enumerate(wijken)}
+    gem_idx = {g: i for i, g in enumerate(gemeenten)}
+    families: list[Family] = []
+    values: list[np.ndarray] = []
+    layouts = []
+    for pop in POPULATIONS.values():
+        p = pop.id.value
+        arr = arrays[p]
+        if p == _REGIONAL:
+            gm_of_wijk = np.array([gem_idx[geo.wijken[w].gemeentecode] for w in wijken])
+            per_gem = np.zeros((len(gemeenten), arr.shape[1], arr.shape[2]), np.int64)
+            np.add.at(per_gem, gm_of_wijk, arr)
+            families.append(
+                Family(p, p, pop.breakdowns, pop.categories, True, tuple(gemeenten))
+            )
+            values.append(per_gem.reshape(len(gemeenten), -1))
+            labels = {b: (b,) for b in pop.breakdowns} | {TOTAAL: pop.breakdowns}
+            layouts.append(_family_layout(p, labels))
+            continue
+        for bi, b in enumerate(pop.breakdowns):
+            key = p if pop.breakdowns == (TOTAAL,) else f"{p}/{b}"
+            families.append(Family(key, p, (b,), pop.categories, False, tuple(wijken)))
+            values.append(arr[:, bi, :].copy())
+            layouts.append(_family_layout(p, {b: (b,)}))
+
+    table = Table(schooljaar, families, values, noisy=noisy)
+    base = policy.rounding.base
+    gemeente_of_wijk = {w: geo.wijken[w].gemeentecode for w in wijken}
+
+    def add_item(
+        fam: int,
+        label: str,
+        level: GeoLevel,
+        code: str,
+        name: str,
+        atoms: np.ndarray,
+        block: int,
+        parent_code: str | None,
+        phantom: bool = False,
+        pooled_into: str | None = None,
+    ) -> int:
+        ii = len(table.items)
+        item = Item(fam, label, level, code, block, phantom=phantom)
+        table.items.append(item)
+        forms, cellspecs = layouts[fam]
+        fam_obj = families[fam]
+        form_number: dict[int, int] = {}
+        block_values = values[fam][atoms].sum(axis=0)
+        for fi, (flabel, bds, cats) in enumerate(forms):
+            if flabel != label:
+                continue
+            offsets = fam_obj.offsets(bds, cats)
+            v = int(block_values[offsets].sum())
+            shown = round_count(max(v, 0) if noisy else v, base)
+            form_number[fi] = len(table.numbers)
+            table.numbers.append(Number(fam, ii, atoms, offsets, v, shown))
+            item.numbers.append(form_number[fi])
+        item.size = max((table.numbers[n].value for n in item.numbers), default=0)
+        for cs in cellspecs[label]:
+            item.cells.append(len(table.cells))
+            table.cells.append(
+                Cell(
+                    cs.indicator,
+                    label,
+                    level,
+                    code,
+                    name,
+                    ii,
+                    form_number[cs.num_form],
+                    form_number[cs.den_form],
+                    parent_code,
+                    pooled_into,
+                )
+            )
+        if block >= 0:
+            table.blocks[block].items.append(ii)
+        return ii
+
+    def new_block(fam: int, atoms: np.ndarray) -> int:
+        n_atoms = len(families[fam].atoms)
+        position = np.full(n_atoms, -1, dtype=np.int64)
+        position[atoms] = np.arange(len(atoms))
+        table.blocks.append(Block(fam, atoms, position=position))
+        return len(table.blocks) - 1
+
+    pool_of = regio_pooling.pool_of
+    regio_groups = {g.code: g for g in regio_pooling.groups}
+    for fam, family in enumerate(families):
+        n_cols = len(family.atoms) * family.width
+        joint = family.regional or n_cols <= joint_max_columns
+        table.joint.append(joint)
+        all_atoms = np.arange(len(family.atoms), dtype=np.int64)
+        joint_block = new_block(fam, all_atoms) if joint else -1
+        if family.regional:
+            labels = [*family.breakdowns, TOTAAL]
+            for label in labels:
+                land = add_item(
+                    fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, joint_block, None
+                )
+                pools = []
+                for code in sorted(regio_groups):
+                    group = regio_groups[code]
+                    atoms = np.array(sorted(gem_idx[g] for g in group.members), dtype=np.int64)
+                    pools.append(
+                        add_item(
+                            fam, label, GeoLevel.REGIO, code, group.name, atoms, joint_block, None
+                        )
+                    )
+                    for gm in group.members:
+                        add_item(
+                            fam,
+                            label,
+                            GeoLevel.GEMEENTE,
+                            gm,
+                            geo.gemeenten[gm].naam,
+                            np.array([gem_idx[gm]], dtype=np.int64),
+                            joint_block,
+                            pool_of[gm],
+                            phantom=True,
+                            pooled_into=pool_of[gm],
+                        )
+                table.relations.append((land, tuple(pools)))
+            continue
+        label = family.breakdowns[0]
+        gem_items = []
+        land_block = joint_block if joint else -1
+        land = add_item(
+            fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, land_block, None
+        )
+        for gm in gemeenten:
+            members = [wijk_idx[w] for w in geo.wijken_of(gm)]
+            atoms = np.array(sorted(members), dtype=np.int64)
+            block = joint_block if joint else new_block(fam, atoms)
+            gem = add_item(
+                fam, label, GeoLevel.GEMEENTE, gm, geo.gemeenten[gm].naam, atoms, block, None
+            )
+            gem_items.append(gem)
+            units: dict[str, list[int]] = {}
+            for w in geo.wijken_of(gm):
+                units.setdefault(wijk_pooling.unit_of.get(w, w), []).append(wijk_idx[w])
+            unit_items = []
+            groups = {g.code: g for g in wijk_pooling.groups if g.gemeentecode == gm}
+            for code in sorted(units):
+                unit_atoms = np.array(sorted(units[code]), dtype=np.int64)
+                if code in groups:
+                    unit_items.append(
+                        add_item(
+                            fam, label, GeoLevel.WIJKGROEP, code, groups[code].name, unit_atoms,
+                            block, gm,
+                        )
+                    )
+                    for w in groups[code].members:
+                        add_item(
+                            fam,
+                            label,
+                            GeoLevel.WIJK,
+                            w,
+                            geo.wijken[w].naam,
+                            np.array([wijk_idx[w]], dtype=np.int64),
+                            block,
+                            gemeente_of_wijk[w],
+                            phantom=True,
+                            pooled_into=code,
+                        )
+                else:
+                    unit_items.append(
+                        add_item(
+                            fam, label, GeoLevel.WIJK, code, geo.wijken[code].naam, unit_atoms,
+                            block, gm,
+                        )
+                    )
+            table.relations.append((gem, tuple(unit_items)))
+        table.relations.append((land, tuple(gem_items)))
+    # regional families: a pool's total is the sum of its parents' groups, and so is the land's
+    for fam, family in enumerate(families):
+        if not family.regional:
+            continue
+        by_key: dict[tuple[str, str], int] = {}
+        for ii, it in enumerate(table.items):
+            if it.family == fam and not it.phantom:
+                by_key[(it.code, it.breakdown)] = ii
+        codes = sorted({code for code, _ in by_key})
+        for code in codes:
+            parts = tuple(by_key[(code, b)] for b in family.breakdowns)
+            table.relations.append((by_key[(code, TOTAAL)], parts))
+    table.index_exposures()
+    return table
+
+
+def apply_primary(table: Table, policy: Policy) -> dict[int, Rule]:
+    """Primary rules on every cell; returns each cell's rule (pooled cells included)."""
+    rules: dict[int, Rule] = {}
+    for ci, cell in enumerate(table.cells):
+        num = table.numbers[cell.num].value
+        den = table.numbers[cell.den].value
+        if table.noisy:
+            num, den = min(max(num, 0), max(den, 0)), max(den, 0)
+        rule, threshold = primary_rule(num, den, policy)
+        rules[ci] = rule
+        item = table.items[cell.item]
+        if item.phantom:
+            cell.status = CellStatus.POOLED
+            cell.rule = (
+                Rule.POOLED_REGIO if cell.level is GeoLevel.GEMEENTE else Rule.POOLED_WIJK
+            )
+            continue
+        if rule is not Rule.PUBLISHED:
+            cell.status = CellStatus.SUPPRESSED_PRIMARY
+            cell.rule = rule
+            cell.threshold = threshold
+    # the other cells of a suppressed item share its counts: withheld with it
+    for item in table.items:
+        if item.phantom:
+            continue
+        failed = [ci for ci in item.cells if table.cells[ci].status is not CellStatus.PUBLISHED]
+        if not failed:
+            continue
+        item.withheld = True
+        first = table.cells[failed[0]].key_text(table.schooljaar)
+        for ci in item.cells:
+            cell = table.cells[ci]
+            if cell.status is CellStatus.PUBLISHED:
+                cell.status = CellStatus.SUPPRESSED_SECONDARY
+                cell.rule = Rule.SECONDARY
+                cell.protects = first
+    return rules
+
+
+# --- earlier releases ---------------------------------------------------------------------------------
+
+
+def _members_by_name(names: str, candidates: Mapping[str, str]) -> list[str] | None:
+    """Resolve a pool name (members' names joined) against code -> name; None if ambiguous."""
+    wanted = names.split(NAME_SEPARATOR)
+    by_name: dict[str, list[str]] = {}
+    for code, name in candidates.items():
+        by_name.setdefault(name, []).append(code)
+    out = []
+    for n in wanted:
+        codes = by_name.get(n, [])
+        if len(codes) != 1:
+            return None
+        out.append(codes[0])
+    return sorted(out)
+
+
+def prior_rows(
+    table: Table, prior: Sequence[ReleaseCell], geo: Geography, policy: Policy
+) -> list[PriorRow]:
+    """Constraints from published cells of earlier releases of the same schooljaar."""
+    if not prior:
+        return []
+    wijken = sorted(geo.wijken)
+    wijk_idx = {w: i for i, w in enumerate(wijken)}
+    gemeenten = sorted(geo.gemeenten)
+    gem_idx = {g: i for i, g in enumerate(gemeenten)}
+    # pool membership of the earlier releases: from their pooled rows, else from the pool name
+    pooled: dict[str, set[str]] = {}
+    for c in prior:
+        if c.status is CellStatus.POOLED and c.pooled_into:
+            pooled.setdefault(c.pooled_into, set()).add(c.geo_code)
+    fam_of: dict[tuple[str, str], int] = {}
+    for fi, fam in enumerate(table.families):
+        if fam.regional:
+            for b in (*fam.breakdowns, TOTAAL):
+                fam_of[(fam.population, b)] = fi
+        else:
+            fam_of[(fam.population, fam.breakdowns[0])] = fi
+    base = policy.rounding.base
+    out: list[PriorRow] = []
+    for c in prior:
+        if c.status is not CellStatus.PUBLISHED or c.numerator is None or c.denominator is None:
+            continue
+        spec = INDICATORS.get(c.indicator)  # type: ignore[call-overload]
+        if spec is None:
+            continue
+        fi = fam_of.get((spec.population.value, c.breakdown))
+        if fi is None:
+            continue
+        fam = table.families[fi]
+        members = _prior_atoms(c, fam, geo, pooled, wijk_idx, gem_idx)
+        if members is None:
+            raise InternalError(
+                "PRIOR_POOL_UNKNOWN",
+                f"an earlier release's {c.geo_level.value} {c.geo_code} cannot be resolved to "
+                "its members; pass its pooled rows too",
+            )
+        if len(members) == 0:
+            continue  # a unit of another geography: it cannot be placed
+        atoms = np.array(sorted(members), dtype=np.int64)
+        bds = fam.breakdowns if c.breakdown == TOTAAL else (c.breakdown,)
+        num_off = fam.offsets(bds, spec.numerator)
+        den_off = fam.offsets(bds, spec.denominator)
+        block = _block_of(table, fi, atoms)
+        for offsets, shown in ((num_off, c.numerator), (den_off, c.denominator)):
+            truth = table.number_value(fi, atoms, offsets)
+            # An earlier release rounded like this one unless its count is no multiple of the
+            # base; then it was exact. Data corrected since may put the truth outside: widen.
+            lo, hi = rounding_interval(shown, base) if shown % base == 0 else (shown, shown)
+            lo, hi = min(lo, truth), max(hi, truth)
+            out.append(PriorRow(fi, atoms, offsets, lo, hi, block))
+        if c.percentage is not None and c.denominator > 0:
+            implied = percentage(c.numerator, c.denominator, policy.rounding.percentage_decimals)
+            if implied != c.percentage:
+                # a percentage of exact counts: a linear constraint of its own
+                decimals = len(str(c.percentage).split(".")[-1]) if "." in str(c.percentage) else 0
+                half = 0.5 * 10.0 ** (-decimals)
+                n_true = table.number_value(fi, atoms, num_off)
+                d_true = table.number_value(fi, atoms, den_off)
+                lo_pct, hi_pct = c.percentage - half, c.percentage + half
+                if lo_pct * d_true <= 100 * n_true <= hi_pct * d_true:
+                    out.append(
+                        PriorRow(fi, atoms, num_off, 0, 0, block, (num_off, den_off, lo_pct, hi_pct))
+                    )
+    return out
+
+
+def _prior_atoms(
+    c: ReleaseCell,
+    fam: Family,
+    geo: Geography,
+    pooled: Mapping[str, set[str]],
+    wijk_idx: Mapping[str, int],
+    gem_idx: Mapping[str, int],
+) -> list[int] | None:
+    level, code = c.geo_level, c.geo_code
+    if level is GeoLevel.LAND:
+        return list(range(len(fam.atoms)))
+    if fam.regional:
+        if level is GeoLevel.REGIO:
+            gms = pooled.get(code)
+            if gms is None:
+                regios = {r: r for r in geo.regios()}
+                names = _members_by_name(c.geo_name, regios)
+                if names is None:
+                    return None
+                gms = {g for r in names for g in geo.gemeenten_of(r)}
+            return [gem_idx[g] for g in gms if g in gem_idx]
+        if level is GeoLevel.GEMEENTE:
+            return [gem_idx[code]] if code in gem_idx else []
+        return []
+    if level is GeoLevel.WIJK:
+        return [wijk_idx[code]] if code in wijk_idx else []
+    if level is GeoLevel.GEMEENTE:
+        return [wijk_idx[w] for w in geo.wijken_of(code)]
+    if level is GeoLevel.WIJKGROEP:
+        ws = pooled.get(code)
+        if ws is None:
+            gm = c.parent_code or _gemeente_of_group(code)
+            cands = {w: geo.wijken[w].naam for w in geo.wijken_of(gm)} if gm else {}
+            names = _members_by_name(c.geo_name, cands)
+            if names is None:
+                return None
+            ws = set(names)
+        return [wijk_idx[w] for w in ws if w in wijk_idx]
+    return []
+
+
+def _gemeente_of_group(code: str) -> str | None:
+    m = re.fullmatch(r"WG(\d{4})_\d+", code)
+    return f"GM{m.group(1)}" if m else None
+
+
+def _block_of(table: Table, family: int, atoms: np.ndarray) -> int:
+    blocks = {
+        bi
+        for bi, b in enumerate(table.blocks)
+        if b.family == family and b.items and (b.position[atoms] >= 0).all()
+    }
+    return min(blocks) if blocks else -1
+
+
+def withheld_last_year(table: Table, last_year: Sequence[ReleaseCell]) -> set[int]:
+    """Items whose cells existed last year but were not published (to keep statuses stable)."""
+    if not last_year:
+        return set()
+    published = {(c.indicator, c.breakdown, c.geo_level, c.geo_code) for c in last_year}
+    seen_units = {(c.geo_level, c.geo_code) for c in last_year}
+    out = set()
+    for ii, it in enumerate(table.items):
+        if it.phantom or (it.level, it.code) not in seen_units:
+            continue
+        for ci in it.cells:
+            c = table.cells[ci]
+            if (c.indicator, c.breakdown, c.level, c.code) not in published:
+                out.add(ii)
+                break
+    return out
+
+
+# --- output --------------------------------------------------------------------------------------------
+
+
+def _policy_decision(policy: Policy, knob: str) -> Decision:
+    section, key = knob.split(".")
+    value = getattr(getattr(policy, section), key)
+    default = getattr(getattr(Policy(), section), key)
+    rule = {
+        "primary.min_cell": Rule.MIN_CELL,
+        "primary.group_disclosure_min": Rule.GROUP_DISCLOSURE,
+        "primary.complement_k": Rule.COMPLEMENT,
+        "secondary.protection_min": Rule.SECONDARY,
+        "secondary.protection_share": Rule.SECONDARY,
+        "pooling.wijk_min": Rule.POOLED_WIJK,
+        "pooling.wijk_criteria": Rule.POOLED_WIJK,
+        "pooling.regio_min_group": Rule.POOLED_REGIO,
+        "pooling.regio_max_onbekend_share": Rule.POOLED_REGIO,
+        "dp.epsilon_limit": Rule.NOISE,
+    }.get(knob, Rule.PUBLISHED)
+
+    def plain(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else v
+
+    return Decision(
+        kind="policy",
+        rule=rule,
+        detail={"knob": knob, "value": plain(value), "default": plain(default), "weaker": True},
+    )
+
+
+def assemble(
+    table: Table,
+    policy: Policy,
+    checks: Sequence[Check],
+    wijk_pooling: WijkPooling,
+    regio_pooling: RegioPooling,
+    decisions: list[Decision],
+    dp: DPParams | None,
+) -> ProtectedDraft:
+    sj = table.schooljaar
+    decimals = policy.rounding.percentage_decimals
+    basis = policy.rounding.percentage_basis
+    order = sorted(
+        range(len(table.cells)),
+        key=lambda ci: (
+            _INDICATOR_ORDER[table.cells[ci].indicator],
+            INDICATORS[IndicatorId(table.cells[ci].indicator)].breakdowns.index(
+                table.cells[ci].breakdown
+            ),
+            _LEVEL_ORDER[table.cells[ci].level],
+            table.cells[ci].code,
+        ),
+    )
+    cells: list[ReleaseCell] = []
+    cell_decisions: list[Decision] = []
+    for ci in order:
+        c = table.cells[ci]
+        common: dict[str, Any] = {
+            "indicator": c.indicator,
+            "breakdown": c.breakdown,
+            "schooljaar": sj,
+            "geo_level": c.level,
+            "geo_code": c.code,
+        }
+        if c.status is CellStatus.PUBLISHED:
+            num, den = table.numbers[c.num], table.numbers[c.den]
+            shown_num, shown_den = min(num.shown, den.shown), den.shown
+            if basis == "rounded":
+                pct = percentage(shown_num, shown_den, decimals)
+            else:
+                true_num = min(max(num.value, 0), max(den.value, 0))
+                pct = percentage(true_num, max(den.value, 0), decimals)
+            scale = None
+            if dp is not None:
+                scale = dp.scales.get(table.families[num.family].population)
+            cells.append(
+                ReleaseCell(
+                    **common,
+                    geo_name=c.name,
+                    numerator=shown_num,
+                    denominator=shown_den,
+                    percentage=pct,
+                    status=c.status,
+                    rule=Rule.PUBLISHED,
+                    parent_code=c.parent_code,
+                    noise_scale=scale,
+                )
+            )
+            continue
+        cells.append(
+            ReleaseCell(
+                **common,
+                geo_name=c.name,
+                status=c.status,
+                pooled_into=c.pooled_into,
+                rule=c.rule,
+                parent_code=c.parent_code,
+            )
+        )
+        detail: dict[str, Any] = {}
+        sealed: int | None = None
+        if c.status is CellStatus.POOLED:
+            detail = {"into": c.pooled_into}
+        else:
+            sealed = table.numbers[c.den].value
+            if c.status is CellStatus.SUPPRESSED_SECONDARY and c.protects:
+                detail = {"protects": c.protects}
+        cell_decisions.append(
+            Decision(
+                kind=c.status.value,  # type: ignore[arg-type]
+                rule=c.rule,
+                **common,
+                status=c.status,
+                threshold=c.threshold,
+                detail=detail,
+                sealed_count=sealed,
+            )
+        )
+    audit_decisions: list[Decision] = []
+    for check in sorted(checks, key=lambda ch: ch.target.number):
+        if not check.ok:
+            raise InternalError("AUDIT_FAILED", "a withheld count failed the final audit (a bug)")
+        for ci, part in check.target.owners:
+            c = table.cells[ci]
+            audit_decisions.append(
+                Decision(
+                    kind="audit",
+                    rule=Rule.AUDIT,
+                    indicator=c.indicator,
+                    breakdown=c.breakdown,
+                    schooljaar=sj,
+                    geo_level=c.level,
+                    geo_code=c.code,
+                    status=c.status,
+                    detail={
+                        "outcome": "pass",
+                        "part": "numerator" if part == "num" else "denominator",
+                    },
+                    sealed_count=check.target.value,
+                )
+            )
+    audit_decisions.sort(
+        key=lambda d: (d.indicator or "", d.breakdown or "", d.geo_level or "", d.geo_code or "",
+                       d.detail["part"])
+    )
+    pooling: tuple[PoolingGroup, ...] = tuple(
+        sorted((*wijk_pooling.groups, *regio_pooling.groups), key=lambda g: g.code)
+    )
+    return ProtectedDraft(
+        schooljaar=sj,
+        policy=policy_dict(policy),
+        policy_hash=policy_hash(policy),
+        percentage_basis=basis,
+        cells=tuple(cells),
+        pooling=pooling,
+        decisions=tuple(decisions + cell_decisions + audit_decisions),
+        dp=dp,
+    )
+
+
+__all__ = [
+    "BaselineResult",
+    "Protection",
+    "naive_baseline",
+    "protect",
+    "run_protection",
+    "weakened_knobs",
+]

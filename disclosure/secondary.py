@@ -1,0 +1,295 @@
+"""Secondary suppression: choose complementary cells so that nothing withheld can be derived.
+
+Two passes, repeated until both hold:
+
+1. **Relations** (structural). Every relation says a parent's counts are the sums of its
+   children's: wijk/wijkgroep within gemeente, gemeente within land, region pool within land,
+   parents' group within totaal. A relation with exactly one withheld term (the parent or one
+   child) gives that term away by subtraction, so another term is withheld: a published child
+   if there is one (the parent otherwise), preferring one at least as large as the withheld
+   term's protection p (a small complement narrows its partner down), then the cheapest. Cost is
+   the item's population size (information lost), halved where last year's cell was withheld too
+   (stable statuses across years), and multiplied by 100 where the suppression status alone would
+   pin the cell down (a ``suppressed_secondary`` denominator of 10-12 is known to be >= 10).
+2. **Audit** (``audit.Auditor``). Every withheld numerator and denominator is checked by LP.
+   Where one fails, the binding published rows (nonzero duals of the LP) name the items that
+   limit it; the cheapest is withheld, and pass 1 runs again for the relations that touched.
+   Withholding only widens every other interval, so a count that passed stays passed, and the
+   loop ends: at worst everything of a family is withheld.
+
+The *item* is the unit of withholding: all cells of one family at one unit share counts (the
+transition indicators share their denominator; bijstelling's denominator is heroverweging's
+numerator), so hiding one cell hides them all, else its denominator would stay published.
+
+``naive_secondary`` is the baseline of the benchmark: per parent cell, suppress the smallest
+published sibling until no parent has exactly one suppressed child, cell by cell, without
+looking at shared denominators, sizes or the audit.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kansenkluis.domain import CellStatus, GeoLevel, Rule
+from kansenkluis.errors import InternalError
+
+from .audit import Auditor, Check, Table, Target, audit_all, targets_of
+from .policy import Policy
+
+#: Cost factor for a complement whose secondary status alone would narrow its denominator.
+UNSAFE_COMPLEMENT_FACTOR = 100.0
+#: Cost factor for a complement whose denominator is below the group minimum: its status then
+#: says its percentage is strictly between 0 and 100, which narrows a small numerator.
+FRAGILE_COMPLEMENT_FACTOR = 10.0
+#: Cost factor for withholding a national figure (last resort).
+LAND_FACTOR = 1000.0
+
+
+@dataclass
+class SuppressionStats:
+    rounds: int = 0
+    relation_complements: int = 0
+    audit_complements: int = 0
+    relaxed_to_status: int = 0
+    coupled_blocks: int = 0
+    lp_solves: int = 0
+    checks: list[Check] = field(default_factory=list, repr=False)
+
+
+def item_cost(table: Table, item: int, policy: Policy, withheld_last_year: set[int]) -> float:
+    it = table.items[item]
+    cost = float(it.size + 1)
+    if item in withheld_last_year:
+        cost *= 0.5
+    m, g = policy.primary.min_cell, policy.primary.group_disclosure_min
+    dens = [table.numbers[table.cells[ci].den].value for ci in it.cells]
+    if any(den - policy.protection(den) < m for den in dens):
+        cost *= UNSAFE_COMPLEMENT_FACTOR
+    elif any(den < g for den in dens):
+        cost *= FRAGILE_COMPLEMENT_FACTOR
+    if it.level is GeoLevel.LAND:
+        cost *= LAND_FACTOR
+    return cost
+
+
+def withhold(table: Table, item: int, protects: str | None) -> bool:
+    """Withhold all cells of an item; False if it was withheld (or pooled) already."""
+    it = table.items[item]
+    if it.withheld or it.phantom:
+        return False
+    it.withheld = True
+    for ci in it.cells:
+        cell = table.cells[ci]
+        if cell.status is CellStatus.PUBLISHED:
+            cell.status = CellStatus.SUPPRESSED_SECONDARY
+            cell.rule = Rule.SECONDARY
+            cell.threshold = None
+            cell.protects = protects
+    return True
+
+
+def protected_key(table: Table, item: int) -> str:
+    """The cell that a complement protects, as a key text (first cell of the item)."""
+    cell = table.cells[table.items[item].cells[0]]
+    return cell.key_text(table.schooljaar)
+
+
+def relations_of(table: Table) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    for ri, (parent, children) in enumerate(table.relations):
+        out[parent].append(ri)
+        for c in children:
+            out[c].append(ri)
+    return out
+
+
+def parent_of(table: Table) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for parent, children in table.relations:
+        for c in children:
+            out.setdefault(c, parent)
+    return out
+
+
+def relation_pass(
+    table: Table,
+    policy: Policy,
+    relations: Sequence[int] | None = None,
+    withheld_last_year: set[int] | None = None,
+) -> list[int]:
+    """Withhold complements until no relation has exactly one withheld term; new items."""
+    last_year = withheld_last_year or set()
+    rel_of = relations_of(table)
+    todo = list(range(len(table.relations)) if relations is None else relations)
+    heapq.heapify(todo)
+    queued = set(todo)
+    new: list[int] = []
+    while todo:
+        ri = heapq.heappop(todo)
+        queued.discard(ri)
+        parent, children = table.relations[ri]
+        terms = [parent, *children]
+        withheld = [t for t in terms if table.items[t].withheld]
+        if len(withheld) != 1:
+            continue
+        single = withheld[0]
+        published_children = [c for c in children if not table.items[c].withheld]
+        candidates = published_children if published_children else [parent]
+        candidates = [c for c in candidates if c != single and not table.items[c].withheld]
+        if not candidates:
+            continue
+        need = policy.protection(table.items[single].size)
+        choice = min(
+            candidates,
+            key=lambda c: (
+                table.items[c].size < need,
+                item_cost(table, c, policy, last_year),
+                c,
+            ),
+        )
+        if withhold(table, choice, protected_key(table, parent)):
+            new.append(choice)
+            for r in rel_of[choice]:
+                if r not in queued:
+                    heapq.heappush(todo, r)
+                    queued.add(r)
+    return new
+
+
+def _numbers_of(table: Table, items: Iterable[int]) -> set[int]:
+    return {n for i in items for n in table.items[i].numbers}
+
+
+def suppress(
+    table: Table,
+    policy: Policy,
+    auditor: Auditor,
+    cell_rule: dict[int, Rule],
+    withheld_last_year: set[int] | None = None,
+) -> SuppressionStats:
+    """Relations and audit until every withheld count passes; returns what it took."""
+    stats = SuppressionStats()
+    last_year = withheld_last_year or set()
+    stats.relation_complements += len(relation_pass(table, policy, None, last_year))
+    parents = parent_of(table)
+    relaxed: dict[int, tuple[float, float]] = {}
+    pending: set[int] | None = None  # None: every target
+    max_rounds = len(table.items) + 50
+    while True:
+        stats.rounds += 1
+        if stats.rounds > max_rounds:
+            raise InternalError("SECONDARY_NO_PROGRESS", "secondary suppression did not settle")
+        targets = _with_relaxed(targets_of(table, policy, cell_rule), relaxed)
+        todo = targets if pending is None else [t for t in targets if t.number in pending]
+        checks = audit_all(auditor, todo)
+        failing = [c for c in checks if not c.ok]
+        if not failing:
+            coupled = auditor.couple(targets)
+            if not coupled:
+                stats.checks = audit_all(auditor, targets) if pending is not None else checks
+                if any(not c.ok for c in stats.checks):  # pragma: no cover - monotonicity
+                    raise InternalError("AUDIT_REGRESSED", "a passed count failed again")
+                break
+            stats.coupled_blocks += len(coupled)
+            blocks = set(coupled)
+            pending = {t.number for t in targets if auditor.block_of_number(t.number) in blocks}
+            continue
+        chosen: set[int] = set()
+        progress = False
+        pending = set()
+        for check in failing:
+            n = check.target.number
+            pending.add(n)
+            candidates = check.candidates
+            if check.inherent:
+                tg = check.target
+                lo, hi = auditor.inherent_interval(tg)
+                fixable = lo <= tg.lo_req + 1e-6 and hi >= tg.hi_req - 1e-6
+                candidates = auditor.related_items(tg) if fixable else []
+                if not candidates:
+                    if fixable:
+                        continue  # what limits it was withheld this round: check again
+                    # Even with everything else withheld the cell's own status says this much:
+                    # ask no more of the published figures than that.
+                    relaxed[n] = (max(tg.lo_req, lo), min(tg.hi_req, hi))
+                    progress = True
+                    stats.relaxed_to_status += 1
+                    continue
+            if chosen & set(candidates):
+                continue  # a complement chosen this round may already fix it
+            item = min(candidates, key=lambda i: (item_cost(table, i, policy, last_year), i))
+            owner = table.numbers[n].item
+            protects = protected_key(table, parents.get(owner, owner))
+            if withhold(table, item, protects):
+                chosen.add(item)
+        if not chosen and not progress:
+            raise InternalError("SECONDARY_NO_PROGRESS", "no complement could be chosen")
+        stats.audit_complements += len(chosen)
+        rel_of = relations_of(table)
+        touched = sorted({r for i in chosen for r in rel_of[i]})
+        more = relation_pass(table, policy, touched, last_year)
+        stats.relation_complements += len(more)
+        changed = list(chosen) + more
+        for i in changed:
+            it = table.items[i]
+            if it.block == -1 and not table.joint[it.family]:
+                # a national figure is withheld: its family is audited jointly from now on
+                fam = it.family
+                table.make_joint(fam)
+                auditor.invalidate(range(len(table.blocks)))
+                for b in list(auditor.coupling):
+                    if table.blocks[b].family == fam:
+                        del auditor.coupling[b]
+                pending |= {n for x in table.items if x.family == fam for n in x.numbers}
+        auditor.invalidate_items(changed)
+        pending |= _numbers_of(table, changed)
+    stats.lp_solves = auditor.solves
+    return stats
+
+
+def _with_relaxed(targets: list[Target], relaxed: dict[int, tuple[float, float]]) -> list[Target]:
+    for t in targets:
+        if t.number in relaxed:
+            lo, hi = relaxed[t.number]
+            t.lo_req, t.hi_req = max(t.lo_req, lo), min(t.hi_req, hi)
+    return targets
+
+
+# --- the naive baseline ----------------------------------------------------------------------------
+
+
+def naive_secondary(table: Table) -> int:
+    """Cell by cell, per parent: suppress the smallest published sibling until no parent has
+    exactly one suppressed child. Returns how many cells it suppressed."""
+    groups: list[tuple[int, list[int]]] = []
+    for parent, children in table.relations:
+        for k, pc in enumerate(table.items[parent].cells):
+            pcell = table.cells[pc]
+            kids = []
+            for child in children:
+                cells = table.items[child].cells
+                match = [c for c in cells if table.cells[c].indicator == pcell.indicator]
+                kids.append(match[0] if match else cells[min(k, len(cells) - 1)])
+            groups.append((pc, kids))
+    suppressed = 0
+    changed = True
+    while changed:
+        changed = False
+        for _pc, kids in groups:
+            withheld = [c for c in kids if table.cells[c].status is not CellStatus.PUBLISHED]
+            published = [c for c in kids if table.cells[c].status is CellStatus.PUBLISHED]
+            if len(withheld) == 1 and published:
+                smallest = min(
+                    published, key=lambda c: (table.numbers[table.cells[c].den].value, c)
+                )
+                cell = table.cells[smallest]
+                cell.status = CellStatus.SUPPRESSED_SECONDARY
+                cell.rule = Rule.SECONDARY
+                suppressed += 1
+                changed = True
+    for it in table.items:
+        it.withheld = any(table.cells[c].status is not CellStatus.PUBLISHED for c in it.cells)
+    return suppressed

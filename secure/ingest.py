@@ -1,0 +1,1336 @@
+"""Reading and validating one batch of SPEC §2 tables, and re-pseudonymising it.
+
+A batch is a complete snapshot: one folder with exactly one ``<table>.parquet|csv|sav`` file per
+SPEC §2 table. ``validate_batch`` reads every file into Arrow (as text, so that every format goes
+through the same checks), checks it with set-based DuckDB statements, and hands the store the
+pseudonymised, typed tables one at a time. Nothing here writes to disk.
+
+Every problem is reported as ``<file> row <n>: <column> <rule>`` where ``n`` counts *data rows*
+from 1 (the header of a CSV file is not counted, so row n is line n+1 of a CSV file and case n of
+an SPSS file). No message ever quotes a value from the data or a ``rin``: DuckDB and Arrow errors,
+which may quote values, are replaced by our own messages (``from None``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from kansenkluis.domain import (
+    ADVICE_CODES,
+    EXAM_LEVELS,
+    HO_SOORTEN,
+    INPUT_TABLES,
+    MBO_LEVELS,
+    OPLEIDINGSNIVEAUS,
+    PERSON_KEY_COLUMNS,
+)
+from kansenkluis.errors import InternalError, UserError
+from secure.pseudonym import SqlPseudonymiser
+
+Progress = Callable[[str], None]
+SOURCE_FORMATS: tuple[str, ...] = ("parquet", "csv", "sav")
+WIJKCODE_PATTERN = "WK[0-9]{4}[0-9A-Z]{2}"
+GEMEENTECODE_PATTERN = "GM[0-9]{4}"
+ROW = "__row"  # 1-based data row number in the source file
+
+#: Order in which tables are checked: references first, so that every later check can use them.
+CHECK_ORDER: tuple[str, ...] = (
+    "geografie",
+    "persoon",
+    "kind_ouder",
+    "hoogste_opleiding",
+    "adres",
+    "po_advies",
+    "vo_inschrijving",
+    "vo_examen",
+    "mbo_inschrijving",
+    "mbo_diploma",
+    "ho_inschrijving",
+)
+
+#: Plausible age on 1 October of ``schooljaar`` per table (inclusive).
+AGE_RANGES: Mapping[str, tuple[int, int]] = {
+    "po_advies": (9, 15),
+    "vo_inschrijving": (10, 23),
+    "vo_examen": (13, 25),
+    "mbo_inschrijving": (14, 70),
+    "mbo_diploma": (14, 70),
+    "ho_inschrijving": (15, 80),
+}
+#: A parent is born at least this many and at most this many years before the child.
+PARENT_AGE_GAP: tuple[int, int] = (12, 70)
+
+#: Keys that may occur only once per table.
+UNIQUE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "geografie": ("wijkcode",),
+    "persoon": ("rin",),
+    "kind_ouder": ("rin",),
+    "hoogste_opleiding": ("rin",),
+    "adres": ("rin", "schooljaar"),
+    "po_advies": ("rin", "schooljaar"),
+    "vo_inschrijving": ("rin", "schooljaar"),
+}
+
+
+# --- limits, report, problems ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """Sizes beyond which a file is refused as absurd, and how many problems an error lists."""
+
+    max_file_bytes: int = 16 * 2**30
+    max_rows: int = 100_000_000
+    max_problems_shown: int = 20
+    duckdb_memory_limit: str = "4GB"
+
+
+DEFAULT_LIMITS = IngestLimits()
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest tells the operator: counts only, never a value from the data."""
+
+    data_fingerprint: str
+    rows: Mapping[str, int]
+    quarantined: Mapping[str, int] = field(default_factory=dict)
+    quarantined_per_table: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "data_fingerprint": self.data_fingerprint,
+            "rows": dict(self.rows),
+            "quarantined": dict(self.quarantined),
+            "quarantined_per_table": dict(self.quarantined_per_table),
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    file: str
+    text: str
+    hint: str
+    row: int | None = None
+    column: str | None = None
+
+    def describe(self) -> str:
+        """``<file> row <n>: <column> <rule>``; row 0 is the header of a CSV file."""
+        where = "header" if self.row == 0 else f"row {self.row}"
+        if self.row is not None and self.column is not None:
+            return f"{self.file} {where}: {self.column} {self.text}"
+        if self.row is not None:
+            return f"{self.file} {where}: {self.text}"
+        if self.column is not None:
+            return f"{self.file} header: column {self.column} {self.text}"
+        return f"{self.file} {self.text}"
+
+
+def raise_problems(
+    problems: Sequence[Problem], total: int | None = None, by_rule: Mapping[str, int] | None = None
+) -> None:
+    """One ``UserError`` for the whole batch; its code is that of the first problem."""
+    if not problems:
+        return
+    total = max(total or 0, len(problems))
+    first = problems[0]
+    if total == 1:
+        raise UserError(first.code, first.describe(), hint=first.hint)
+    lines = [f"{total} problems in the batch; nothing was changed."]
+    if by_rule:
+        counts = ", ".join(f"{code} {n}" for code, n in sorted(by_rule.items()))
+        lines.append(f"per rule: {counts}")
+    lines.append(f"the first {len(problems)}:" if total > len(problems) else "all of them:")
+    lines += [f"  {p.describe()} [{p.code}]" for p in problems]
+    hints = list(dict.fromkeys(p.hint for p in problems if p.hint))
+    raise UserError(first.code, "\n".join(lines), hint="; ".join(hints))
+
+
+# --- column specifications -------------------------------------------------------------------
+
+Kind = Literal["rin", "text", "int", "bool", "code"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = True
+    codes: tuple[str, ...] | tuple[int, ...] = ()
+    what: str = ""  # e.g. "advice code", for "is not a known advice code"
+    bounds: tuple[int, int] | None = None
+    bounds_code: str = "INGEST_OUT_OF_RANGE"
+    pattern: str | None = None
+    pattern_what: str = ""
+
+
+def _rin(name: str = "rin", required: bool = True) -> Column:
+    return Column(name, "rin", required)
+
+
+def _schooljaar() -> Column:
+    return Column("schooljaar", "int", bounds=(2000, 2035), bounds_code="INGEST_IMPLAUSIBLE_YEAR")
+
+
+def _advice(name: str, required: bool = False) -> Column:
+    return Column(name, "code", required, codes=ADVICE_CODES, what="advice code")
+
+
+_WIJKCODE = Column("wijkcode", "text", pattern=WIJKCODE_PATTERN, pattern_what="CBS wijkcode")
+
+COLUMNS: Mapping[str, tuple[Column, ...]] = {
+    "po_advies": (
+        _rin(),
+        _schooljaar(),
+        Column("brin", "text", required=False),
+        _advice("schooladvies"),
+        _advice("toetsadvies"),
+        _advice("advies_definitief"),
+    ),
+    "vo_inschrijving": (
+        _rin(),
+        _schooljaar(),
+        Column("brin", "text", required=False),
+        Column("niveau", "code", codes=ADVICE_CODES, what="vo level"),
+        Column("leerjaar", "int", bounds=(1, 6)),
+    ),
+    "vo_examen": (
+        _rin(),
+        _schooljaar(),
+        Column("niveau", "code", codes=EXAM_LEVELS, what="exam level"),
+        Column("geslaagd", "bool"),
+    ),
+    "mbo_inschrijving": (
+        _rin(),
+        _schooljaar(),
+        Column("niveau", "int", codes=MBO_LEVELS, what="mbo level"),
+    ),
+    "mbo_diploma": (
+        _rin(),
+        _schooljaar(),
+        Column("niveau", "int", codes=MBO_LEVELS, what="mbo level"),
+    ),
+    "ho_inschrijving": (
+        _rin(),
+        _schooljaar(),
+        Column("soort", "code", codes=HO_SOORTEN, what="kind of higher education"),
+    ),
+    "persoon": (
+        _rin(),
+        # Unknown birth dates exist in the person register; the engine reports them.
+        Column(
+            "geboortejaar",
+            "int",
+            required=False,
+            bounds=(1900, 2030),
+            bounds_code="INGEST_IMPLAUSIBLE_YEAR",
+        ),
+        Column("geboortemaand", "int", required=False, bounds=(1, 12)),
+    ),
+    "kind_ouder": (_rin(), _rin("rin_ouder1", False), _rin("rin_ouder2", False)),
+    "hoogste_opleiding": (
+        _rin(),
+        Column("opleidingsniveau", "code", codes=OPLEIDINGSNIVEAUS, what="education level"),
+    ),
+    "adres": (_rin(), _schooljaar(), _WIJKCODE),
+    "geografie": (
+        _WIJKCODE,
+        Column("wijknaam", "text"),
+        Column("gemeentecode", "text", pattern=GEMEENTECODE_PATTERN, pattern_what="gemeentecode"),
+        Column("gemeentenaam", "text"),
+        Column("regio", "text"),
+        Column("buren", "text", required=False),
+    ),
+}
+assert {t: tuple(c.name for c in cols) for t, cols in COLUMNS.items()} == dict(INPUT_TABLES)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_list(values: Sequence[object]) -> str:
+    """SQL literal list of our own code tables (never microdata)."""
+    return ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
+
+
+def _parsed(col: Column) -> str:
+    """Name of the parsed (typed) copy of a column in the typed tables."""
+    return _q(col.name + "__v") if col.kind in ("int", "bool") else _q(col.name)
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+class _FileProblem(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.code)
+        self.problem = problem
+
+
+def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Any Arrow column as trimmed UTF-8 text with NULL for empty (format-independent checks)."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_floating(t):
+        # SPSS and pandas store whole numbers (and numeric keys) as floats: 2022.0 means 2022.
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, t), col)
+        whole = pc.and_(
+            pc.equal(col, pc.trunc(col)), pc.less(pc.abs(col), pa.scalar(1e15, pa.float64()))
+        )
+        as_int = pc.cast(pc.trunc(pc.if_else(whole, col, pa.scalar(0.0, t))), pa.int64())
+        text = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
+    else:
+        text = col.cast(pa.string())
+    text = pc.utf8_trim_whitespace(text)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _match_columns(file: str, found: Sequence[str], table: str) -> dict[str, int]:
+    """Position of each SPEC column among the file's columns (names match case-insensitively)."""
+    positions: dict[str, int] = {}
+    for i, name in enumerate(found):
+        key = str(name).strip().lower()
+        if key in INPUT_TABLES[table]:
+            if key in positions:
+                raise _FileProblem(
+                    Problem(
+                        "INGEST_MALFORMED_FILE",
+                        file,
+                        "appears more than once",
+                        hint="keep one column of each name",
+                        column=key,
+                    )
+                )
+            positions[key] = i
+    for name in INPUT_TABLES[table]:
+        if name not in positions:
+            looks_semicolon = len(found) == 1 and ";" in str(found[0])
+            raise _FileProblem(
+                Problem(
+                    "INGEST_MISSING_COLUMN",
+                    file,
+                    "is missing",
+                    hint=(
+                        "the file looks semicolon-separated; CSV files must be comma separated"
+                        if looks_semicolon
+                        else f"{table} needs the columns {', '.join(INPUT_TABLES[table])}"
+                    ),
+                    column=name,
+                )
+            )
+    return positions
+
+
+def _first_bad_utf8_row(path: Path) -> int | None:
+    """Data row of the first byte that is not UTF-8, or None if the file decodes (0 = header)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 24):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                # newlines before the bad byte = its data row (the header is line 1, row 0)
+                return lines_before + chunk.count(b"\n", 0, e.start)
+            lines_before += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines_before
+    return None
+
+
+def _diagnose_csv(path: Path, width: int) -> Problem:
+    """Why pyarrow could not read a CSV file, found the slow way (error path only)."""
+    bad_utf8 = _first_bad_utf8_row(path)
+    if bad_utf8 is not None:
+        return _not_utf8(path.name, bad_utf8)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        try:
+            for n, record in enumerate(reader, start=1):
+                if record and len(record) != width:
+                    return _malformed_csv(path.name, n)
+        except csv.Error:
+            return _malformed_csv(path.name, None)
+    return _malformed_csv(path.name, None)
+
+
+def _read_csv(path: Path, table: str, limits: IngestLimits) -> pa.Table:
+    file = path.name
+    with path.open("rb") as f:
+        head = f.readline(1 << 20)
+    try:
+        header_text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _FileProblem(_not_utf8(file, 0)) from None
+    header = next(csv.reader([header_text]), [])
+    positions = _match_columns(file, header, table)
+    names = [f"c{i}" for i in range(len(header))]
+    invalid: list[int] = []
+
+    def on_invalid(row: object) -> str:
+        invalid.append(1)
+        return "skip"
+
+    batches: list[pa.RecordBatch] = []
+    n_rows = 0
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=1 << 24, use_threads=True
+            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[names[positions[c]] for c in INPUT_TABLES[table]],
+                column_types={names[positions[c]]: pa.string() for c in INPUT_TABLES[table]},
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            n_rows += batch.num_rows
+            if n_rows > limits.max_rows:
+                raise _FileProblem(_too_many_rows(file, limits))
+            batches.append(batch)
+    except _FileProblem:
+        raise
+    except (pa.ArrowException, OSError, ValueError):
+        raise _FileProblem(_diagnose_csv(path, len(header))) from None
+    if invalid:
+        raise _FileProblem(_diagnose_csv(path, len(header)))
+    if not batches:
+        return pa.table({c: pa.array([], type=pa.string()) for c in INPUT_TABLES[table]})
+    data = pa.Table.from_batches(batches)
+    return pa.table({c: _as_text(data.column(names[positions[c]])) for c in INPUT_TABLES[table]})
+
+
+_UTF8_HINT = "save the file as UTF-8 (in Excel: 'CSV UTF-8'; in SPSS: Unicode mode)"
+
+
+def _not_utf8(file: str, row: int) -> Problem:
+    return Problem("INGEST_NOT_UTF8", file, "holds bytes that are not UTF-8", _UTF8_HINT, row=row)
+
+
+def _malformed_csv(file: str, row: int | None) -> Problem:
+    if row is None:
+        return Problem(
+            "INGEST_MALFORMED_FILE",
+            file,
+            "is not a well-formed CSV file (unbalanced quotes or a line break inside a value?)",
+            hint="export the table again as comma-separated UTF-8 with a header row",
+        )
+    return Problem(
+        "INGEST_MALFORMED_FILE",
+        file,
+        "has a different number of fields than the header",
+        hint="check separators and quotes in that row, or export the table again",
+        row=row,
+    )
+
+
+def _too_many_rows(file: str, limits: IngestLimits) -> Problem:
+    return Problem(
+        "INGEST_TOO_MANY_ROWS",
+        file,
+        f"has more than {limits.max_rows:,} rows, more than any real table",
+        hint="check that the right file was exported; the limit is IngestLimits.max_rows",
+    )
+
+
+def _read_parquet(path: Path, table: str, limits: IngestLimits) -> pa.Table:
+    file = path.name
+    try:
+        pf = pq.ParquetFile(path)
+        found = pf.schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError):
+        raise _FileProblem(
+            Problem(
+                "INGEST_MALFORMED_FILE",
+                file,
+                "is not a readable Parquet file (truncated or damaged?)",
+                hint="copy or export the file again",
+            )
+        ) from None
+    with pf:
+        if pf.metadata.num_rows > limits.max_rows:
+            raise _FileProblem(_too_many_rows(file, limits))
+        positions = _match_columns(file, found, table)
+        wanted = [found[positions[c]] for c in INPUT_TABLES[table]]
+        parts: dict[str, list[pa.Array]] = {c: [] for c in INPUT_TABLES[table]}
+        n_rows = 0
+        try:
+            for batch in pf.iter_batches(batch_size=1 << 20, columns=wanted):
+                for c, name in zip(INPUT_TABLES[table], wanted, strict=True):
+                    parts[c].append(_as_text(batch.column(name)))
+                n_rows += batch.num_rows
+        except pa.ArrowInvalid as e:
+            if "utf8" in str(e).lower() or "utf-8" in str(e).lower():
+                raise _FileProblem(
+                    Problem(
+                        "INGEST_NOT_UTF8",
+                        file,
+                        f"holds text that is not valid UTF-8 after row {n_rows}",
+                        hint=_UTF8_HINT,
+                    )
+                ) from None
+            raise _FileProblem(_damaged(file, n_rows)) from None
+        except (pa.ArrowException, OSError, ValueError):
+            raise _FileProblem(_damaged(file, n_rows)) from None
+    return pa.table({c: pa.chunked_array(v, type=pa.string()) for c, v in parts.items()})
+
+
+def _damaged(file: str, n_rows: int) -> Problem:
+    return Problem(
+        "INGEST_MALFORMED_FILE",
+        file,
+        f"cannot be read after row {n_rows} (truncated or damaged?)",
+        hint="copy or export the file again",
+    )
+
+
+def _read_sav(path: Path, table: str, limits: IngestLimits) -> pa.Table:
+    import pyreadstat
+
+    file = path.name
+    try:
+        _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    except Exception:  # pyreadstat raises bare ReadstatError/PyreadstatError with file details
+        raise _FileProblem(_bad_sav(file)) from None
+    if (meta.number_rows or 0) > limits.max_rows:
+        raise _FileProblem(_too_many_rows(file, limits))
+    positions = _match_columns(file, list(meta.column_names), table)
+    wanted = [meta.column_names[positions[c]] for c in INPUT_TABLES[table]]
+    parts: dict[str, list[pa.Array]] = {c: [] for c in INPUT_TABLES[table]}
+    n_rows = 0
+    try:
+        chunks = pyreadstat.read_file_in_chunks(
+            pyreadstat.read_sav, str(path), chunksize=500_000, usecols=wanted
+        )
+        for frame, _ in chunks:
+            arrow = pa.Table.from_pandas(frame, preserve_index=False)
+            for c, name in zip(INPUT_TABLES[table], wanted, strict=True):
+                parts[c].append(_as_text(arrow.column(name)).combine_chunks())
+            n_rows += arrow.num_rows
+            if n_rows > limits.max_rows:
+                raise _FileProblem(_too_many_rows(file, limits))
+    except _FileProblem:
+        raise
+    except Exception as e:  # noqa: BLE001 - any reader failure is a damaged file; details withheld
+        if "encod" in str(e).lower() or "convert" in str(e).lower():
+            raise _FileProblem(
+                Problem(
+                    "INGEST_NOT_UTF8",
+                    file,
+                    f"holds text that cannot be converted to UTF-8 after row {n_rows}",
+                    hint=_UTF8_HINT,
+                )
+            ) from None
+        raise _FileProblem(_damaged(file, n_rows)) from None
+    return pa.table({c: pa.chunked_array(v, type=pa.string()) for c, v in parts.items()})
+
+
+def _bad_sav(file: str) -> Problem:
+    return Problem(
+        "INGEST_MALFORMED_FILE",
+        file,
+        "is not a readable SPSS .sav file (truncated or damaged?)",
+        hint="save the file again from SPSS",
+    )
+
+
+_READERS: Mapping[str, Callable[[Path, str, IngestLimits], pa.Table]] = {
+    "csv": _read_csv,
+    "parquet": _read_parquet,
+    "sav": _read_sav,
+}
+
+
+def find_batch_files(batch_dir: Path) -> dict[str, Path]:
+    """The one file per SPEC §2 table in ``batch_dir``; every missing or doubled table is listed."""
+    if not batch_dir.is_dir():
+        raise UserError(
+            "INGEST_NOT_A_DIRECTORY",
+            f"{batch_dir} is not a folder",
+            hint="pass the folder that holds the <table>.parquet|csv|sav files",
+        )
+    found: dict[str, list[Path]] = {t: [] for t in INPUT_TABLES}
+    for path in sorted(batch_dir.iterdir()):
+        stem, _, ext = path.name.rpartition(".")
+        if stem in found and ext.lower() in SOURCE_FORMATS and path.is_file():
+            found[stem].append(path)
+    problems = []
+    for table, paths in found.items():
+        if not paths:
+            problems.append(
+                Problem(
+                    "INGEST_MISSING_TABLE",
+                    f"{table}.*",
+                    "is missing from the batch",
+                    hint=f"a batch is a complete snapshot: add {table}.parquet, .csv or .sav",
+                )
+            )
+        elif len(paths) > 1:
+            problems.append(
+                Problem(
+                    "INGEST_DUPLICATE_TABLE",
+                    f"{table}.*",
+                    f"has {len(paths)} files ({', '.join(p.name for p in paths)})",
+                    hint="keep exactly one file per table",
+                )
+            )
+    raise_problems(problems)
+    return {t: paths[0] for t, paths in found.items()}
+
+
+def read_source_table(path: Path, table: str, limits: IngestLimits = DEFAULT_LIMITS) -> pa.Table:
+    """One source file as text columns in SPEC order plus ``__row``; raises ``_FileProblem``."""
+    file = path.name
+    size = path.stat().st_size
+    if size == 0:
+        raise _FileProblem(
+            Problem("INGEST_EMPTY_FILE", file, "is empty (0 bytes)", hint="export the table again")
+        )
+    if size > limits.max_file_bytes:
+        raise _FileProblem(
+            Problem(
+                "INGEST_FILE_TOO_LARGE",
+                file,
+                f"is larger than {limits.max_file_bytes:,} bytes",
+                hint="check that the right file was exported; the limit is "
+                "IngestLimits.max_file_bytes",
+            )
+        )
+    data = _READERS[path.name.rpartition(".")[2].lower()](path, table, limits)
+    if data.num_rows == 0:
+        raise _FileProblem(
+            Problem(
+                "INGEST_EMPTY_TABLE",
+                file,
+                "has no data rows",
+                hint="a batch is a complete snapshot: every table needs its rows",
+            )
+        )
+    return data.append_column(ROW, pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64)))
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: int
+    code: str
+    table: str
+    column: str
+    text: str
+    hint: str
+
+
+class _Rules:
+    def __init__(self) -> None:
+        self.rules: list[_Rule] = []
+
+    def add(self, code: str, table: str, column: str, text: str, hint: str) -> int:
+        self.rules.append(_Rule(len(self.rules), code, table, column, text, hint))
+        return len(self.rules) - 1
+
+
+def _column_rules(rules: _Rules, table: str) -> list[tuple[int, str]]:
+    """(rule id, SQL condition on ``t``) for the checks that need only the row itself."""
+    cols = COLUMNS[table]
+    out: list[tuple[int, str]] = []
+    for c in cols:
+        if c.required:
+            rid = rules.add(
+                "INGEST_MISSING_VALUE",
+                table,
+                c.name,
+                "is empty",
+                f"every {table} row needs a {c.name}",
+            )
+            out.append((rid, f"t.{_q(c.name)} IS NULL"))
+    for c in cols:
+        raw, parsed = f"t.{_q(c.name)}", f"t.{_parsed(c)}"
+        if c.kind == "int":
+            rid = rules.add(
+                "INGEST_BAD_TYPE",
+                table,
+                c.name,
+                "is not a whole number",
+                f"write {c.name} as a whole number",
+            )
+            out.append((rid, f"{raw} IS NOT NULL AND {parsed} IS NULL"))
+        elif c.kind == "bool":
+            rid = rules.add(
+                "INGEST_BAD_TYPE",
+                table,
+                c.name,
+                "is not a yes/no value",
+                f"write {c.name} as true/false, 1/0 or ja/nee",
+            )
+            out.append((rid, f"{raw} IS NOT NULL AND {parsed} IS NULL"))
+        elif c.kind == "text" and c.pattern is None and c.name != "buren":
+            rid = rules.add(
+                "INGEST_BAD_TYPE",
+                table,
+                c.name,
+                "contains control characters (tab, line break, ...)",
+                f"remove control characters from {c.name}",
+            )
+            out.append((rid, f"regexp_matches({raw}, '[\\x00-\\x1f\\x7f]')"))
+    for c in cols:
+        raw, parsed = f"t.{_q(c.name)}", f"t.{_parsed(c)}"
+        if c.codes:
+            rid = rules.add(
+                "INGEST_UNKNOWN_CODE",
+                table,
+                c.name,
+                f"is not a known {c.what}",
+                f"use one of {', '.join(str(v) for v in c.codes)}",
+            )
+            out.append((rid, f"{parsed} NOT IN ({_sql_list(c.codes)})"))
+        if c.bounds:
+            lo, hi = c.bounds
+            if c.bounds_code == "INGEST_IMPLAUSIBLE_YEAR":
+                text = f"is not a plausible year (expected {lo}-{hi})"
+                hint = f"check {c.name}; schooljaar 2022 means school year 2022/23"
+            else:
+                text, hint = f"is outside {lo}-{hi}", f"use a value from {lo} to {hi}"
+            rid = rules.add(c.bounds_code, table, c.name, text, hint)
+            out.append((rid, f"{parsed} NOT BETWEEN {lo} AND {hi}"))
+        if c.pattern:
+            rid = rules.add(
+                "INGEST_BAD_FORMAT",
+                table,
+                c.name,
+                f"is not a {c.pattern_what} ({c.pattern.replace('[0-9]', 'd')})",
+                f"write {c.name} as a CBS code, e.g. "
+                + ("WK036300" if c.name == "wijkcode" else "GM0363"),
+            )
+            out.append((rid, f"NOT regexp_full_match({raw}, '{c.pattern}')"))
+    return out
+
+
+def _reference_rules(rules: _Rules, table: str, quarantine: bool) -> list[tuple[int, str]]:
+    """Checks against other tables: persons, wijken, ages and parents."""
+    out: list[tuple[int, str]] = []
+    for col in PERSON_KEY_COLUMNS.get(table, ()):
+        if table == "persoon":
+            continue
+        rid = rules.add(
+            "INGEST_UNKNOWN_PERSON",
+            table,
+            col,
+            "is not in persoon",
+            "every person (parents too) needs a persoon row; add it or correct the key",
+        )
+        out.append(
+            (rid, f"t.{_q(col)} IS NOT NULL AND t.{_q(col)} NOT IN (SELECT rin FROM kk_all)")
+        )
+        if quarantine:
+            rid = rules.add(
+                "INGEST_QUARANTINED_PERSON",
+                table,
+                col,
+                "belongs to a persoon row that was quarantined",
+                "correct the person's persoon row and ingest again",
+            )
+            out.append((rid, f"t.{_q(col)} IS NOT NULL AND {_alias(col)}.rin IS NULL"))
+    if table in AGE_RANGES:
+        lo, hi = AGE_RANGES[table]
+        rid = rules.add(
+            "INGEST_IMPLAUSIBLE_AGE",
+            table,
+            "schooljaar",
+            f"gives an age on 1 October outside {lo}-{hi} years for {table} "
+            "(with persoon.geboortejaar and geboortemaand)",
+            "check schooljaar here and the person's birth date in persoon",
+        )
+        # Unknown birth month: the age is one of two values; accept either.
+        age = "t.schooljaar__v - p.gj - CASE WHEN p.gm >= 10 THEN 1 ELSE 0 END"
+        out.append(
+            (rid, f"p.gj IS NOT NULL AND ({age}) NOT BETWEEN {lo} - (p.gm IS NULL)::INT AND {hi}")
+        )
+    if table == "kind_ouder":
+        for col in ("rin_ouder1", "rin_ouder2"):
+            rid = rules.add(
+                "INGEST_SELF_PARENT",
+                table,
+                col,
+                "is the child itself",
+                "correct the parent key",
+            )
+            out.append((rid, f"t.{col} = t.rin"))
+        rid = rules.add(
+            "INGEST_DUPLICATE_PARENT",
+            table,
+            "rin_ouder2",
+            "is the same person as rin_ouder1",
+            "leave rin_ouder2 empty when only one parent is known",
+        )
+        out.append((rid, "t.rin_ouder2 = t.rin_ouder1"))
+        lo, hi = PARENT_AGE_GAP
+        for col in ("rin_ouder1", "rin_ouder2"):
+            a = _alias(col)
+            rid = rules.add(
+                "INGEST_IMPLAUSIBLE_PARENT_AGE",
+                table,
+                col,
+                f"is born less than {lo} or more than {hi} years before the child",
+                "check the parent key and both birth years in persoon",
+            )
+            out.append((rid, f"(p.gj - {a}.gj) NOT BETWEEN {lo} AND {hi}"))
+    if table == "adres":
+        rid = rules.add(
+            "INGEST_UNKNOWN_WIJK",
+            table,
+            "wijkcode",
+            "is not in geografie",
+            "use the wijk codes of geografie (the same CBS year), or add the wijk there",
+        )
+        out.append((rid, "t.wijkcode NOT IN (SELECT wijkcode FROM kk_wijken)"))
+    if table == "geografie":
+        rid = rules.add(
+            "INGEST_WIJK_GEMEENTE_MISMATCH",
+            table,
+            "wijkcode",
+            "does not lie in gemeentecode (WKggggww must match GMgggg)",
+            "correct wijkcode or gemeentecode",
+        )
+        out.append((rid, "substr(t.wijkcode, 3, 4) <> substr(t.gemeentecode, 3, 4)"))
+    return out
+
+
+def _alias(col: str) -> str:
+    return {"rin": "p", "rin_ouder1": "p1", "rin_ouder2": "p2"}[col]
+
+
+def _parse_sql(c: Column) -> str:
+    v = _q(c.name)
+    if c.kind == "int":
+        d = f"TRY_CAST({v} AS DOUBLE)"
+        return (
+            f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 1e9 "
+            f"THEN {d}::INTEGER END AS {_parsed(c)}"
+        )
+    if c.kind == "bool":
+        low = f"lower({v})"
+        return (
+            f"CASE WHEN {low} IN ('true', 't', 'ja', 'j', 'yes', 'y', 'waar') "
+            f"OR TRY_CAST({v} AS DOUBLE) = 1 THEN true "
+            f"WHEN {low} IN ('false', 'f', 'nee', 'n', 'no', 'onwaar') "
+            f"OR TRY_CAST({v} AS DOUBLE) = 0 THEN false END AS {_parsed(c)}"
+        )
+    raise InternalError("INGEST_PARSE", f"no parser for kind {c.kind}")
+
+
+# --- the batch -------------------------------------------------------------------------------
+
+
+class ValidatedBatch:
+    """A checked batch held in an in-memory DuckDB database (never spilled to disk).
+
+    ``tables()`` yields each SPEC §2 table pseudonymised, typed and sorted on all columns, one at a
+    time, so the store can encrypt it and free it before the next is built.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        rules: _Rules,
+        pseudonymiser: SqlPseudonymiser,
+        quarantine: bool,
+        failures: Mapping[str, Mapping[int, int]],
+    ) -> None:
+        self._con = con
+        self._rules = rules
+        self._pseudo = pseudonymiser
+        self.quarantine = quarantine
+        self.quarantined: dict[str, int] = {}
+        self.quarantined_per_table: dict[str, int] = {}
+        for table, per_rule in failures.items():
+            for rid, n in per_rule.items():
+                code = rules.rules[rid].code
+                self.quarantined[code] = self.quarantined.get(code, 0) + n
+                self.quarantined_per_table[table] = self.quarantined_per_table.get(table, 0) + n
+        self._quarantine_parts: list[pa.Table] = []
+
+    def __enter__(self) -> ValidatedBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def tables(self) -> Iterator[tuple[str, pa.Table]]:
+        for table in INPUT_TABLES:
+            yield table, self._output(table)
+            if self.quarantine and self.quarantined_per_table.get(table):
+                self._quarantine_parts.append(self._quarantine_rows(table))
+            self._con.execute(f"DROP TABLE typed_{table}")
+
+    def _output(self, table: str) -> pa.Table:
+        select, joins = [], []
+        for c in COLUMNS[table]:
+            if c.kind == "rin":
+                a = f"m_{c.name}"
+                kind = "JOIN" if c.required else "LEFT JOIN"
+                joins.append(f"{kind} kk_pmap {a} ON {a}.rin = t.{_q(c.name)}")
+                select.append(f"{a}.pseudo AS {_q(c.name)}")
+            elif c.name == "buren":
+                # Canonical: sorted, without duplicates or blanks, so order in the source is moot.
+                parts = (
+                    "list_filter(list_transform(string_split(t.buren, ';'), lambda x: trim(x)), "
+                    "lambda x: x <> '')"
+                )
+                select.append(
+                    f"nullif(array_to_string(list_sort(list_distinct({parts})), ';'), '') AS buren"
+                )
+            else:
+                select.append(f"t.{_parsed(c)} AS {_q(c.name)}")
+        sql = (
+            f"SELECT {', '.join(select)} FROM typed_{table} t {' '.join(joins)} "
+            f"WHERE t.__fail IS NULL ORDER BY ALL"
+        )
+        return _arrow(self._con, sql)
+
+    def _quarantine_rows(self, table: str) -> pa.Table:
+        values = []
+        for c in COLUMNS[table]:
+            v = f"t.{_q(c.name)}"
+            if c.kind == "rin":
+                v = self._pseudo.expression(v)
+            values.append(f"'{c.name}', {v}")
+        sql = (
+            f"SELECT '{table}' AS tabel, t.__row AS rij, r.code AS regel, r.kolom AS kolom, "
+            f"json_object({', '.join(values)})::VARCHAR AS waarden "
+            f"FROM typed_{table} t JOIN kk_rules r ON r.id = t.__fail ORDER BY t.__row"
+        )
+        return _arrow(self._con, sql, self._pseudo.params)
+
+    def quarantine_table(self) -> pa.Table:
+        """The quarantined rows (call after ``tables()`` is exhausted)."""
+        if not self._quarantine_parts:
+            return QUARANTINE_SCHEMA.empty_table()
+        return pa.concat_tables(self._quarantine_parts).cast(QUARANTINE_SCHEMA)
+
+
+QUARANTINE_SCHEMA = pa.schema(
+    [("tabel", pa.string()), ("rij", pa.int64()), ("regel", pa.string()), ("kolom", pa.string()),
+     ("waarden", pa.string())]
+)  # fmt: skip
+
+
+def _query_failed(out_of_memory: bool) -> Exception:
+    if out_of_memory:
+        return UserError(
+            "INGEST_OUT_OF_MEMORY",
+            "the batch does not fit in the memory allowed for validation",
+            hint="raise IngestLimits.duckdb_memory_limit or run on a machine with more memory",
+        )
+    return InternalError(
+        "INGEST_QUERY", "an ingest query failed (details withheld: they may quote microdata)"
+    )
+
+
+# DuckDB errors may quote values, so they are replaced by our own; raising *after* the except
+# block keeps them out of __context__ too, where a crash reporter could still find them.
+def _arrow(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
+) -> pa.Table:
+    try:
+        return con.sql(sql, params=dict(params) if params else None).to_arrow_table()
+    except duckdb.OutOfMemoryException:
+        oom = True
+    except duckdb.Error:
+        oom = False
+    raise _query_failed(oom)
+
+
+def _execute(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
+) -> None:
+    try:
+        con.execute(sql, dict(params) if params else None)
+        return
+    except duckdb.OutOfMemoryException:
+        oom = True
+    except duckdb.Error:
+        oom = False
+    raise _query_failed(oom)
+
+
+def _connect(limits: IngestLimits) -> duckdb.DuckDBPyConnection:
+    # temp_directory '' forbids spilling: plaintext microdata must never reach the disk.
+    con = duckdb.connect(
+        ":memory:", config={"temp_directory": "", "memory_limit": limits.duckdb_memory_limit}
+    )
+    con.execute("SET enable_external_access = false")
+    return con
+
+
+def _typed_table(
+    con: duckdb.DuckDBPyConnection,
+    rules: _Rules,
+    table: str,
+    quarantine: bool,
+) -> None:
+    cols = COLUMNS[table]
+    parsed = [_parse_sql(c) for c in cols if c.kind in ("int", "bool")]
+    checks = _column_rules(rules, table) + _reference_rules(rules, table, quarantine)
+    case = " ".join(f"WHEN {cond} THEN {rid}" for rid, cond in checks)
+    joins = []
+    if table not in ("persoon", "geografie"):
+        for col in PERSON_KEY_COLUMNS[table]:
+            joins.append(f"LEFT JOIN kk_persons {_alias(col)} ON {_alias(col)}.rin = t.{_q(col)}")
+    names = ", ".join(_q(c.name) for c in cols)
+    sql = (
+        f"CREATE TABLE typed_{table} AS "
+        f"WITH t0 AS (SELECT {ROW}, {names}{''.join(', ' + p for p in parsed)} FROM raw_{table}) "
+        f"SELECT t.*, CASE {case} END AS __fail, NULL::BIGINT AS __first "
+        f"FROM t0 t {' '.join(joins)}"
+    )
+    _execute(con, sql)
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, rules: _Rules, table: str) -> None:
+    key = UNIQUE_KEYS.get(table)
+    if not key:
+        return
+    by_name = {c.name: c for c in COLUMNS[table]}
+    parts = ", ".join(_parsed(by_name[k]) for k in key)
+    shown = " and ".join(key)
+    rid = rules.add(
+        "INGEST_DUPLICATE_KEY",
+        table,
+        shown,
+        "occurs more than once (first at row {first})",
+        f"keep one {table} row per {shown}",
+    )
+    _execute(
+        con,
+        f"""
+        UPDATE typed_{table} SET __fail = {rid}, __first = d.first
+        FROM (
+            SELECT {ROW}, min({ROW}) OVER k AS first, count(*) OVER k AS n
+            FROM typed_{table} WHERE __fail IS NULL WINDOW k AS (PARTITION BY {parts})
+        ) d
+        WHERE typed_{table}.{ROW} = d.{ROW} AND d.n > 1
+        """,
+    )
+
+
+def _check_geografie_consistency(con: duckdb.DuckDBPyConnection, rules: _Rules) -> None:
+    """One name and one region per gemeente, and a symmetric neighbour relation within it."""
+    naam = rules.add(
+        "INGEST_INCONSISTENT_GEMEENTE",
+        "geografie",
+        "gemeentenaam",
+        "differs from the first row of the same gemeentecode",
+        "give every wijk of a gemeente the same gemeentenaam and regio",
+    )
+    regio = rules.add(
+        "INGEST_INCONSISTENT_GEMEENTE",
+        "geografie",
+        "regio",
+        "differs from the first row of the same gemeentecode",
+        "give every wijk of a gemeente the same gemeentenaam and regio",
+    )
+    _execute(
+        con,
+        f"""
+        UPDATE typed_geografie SET __fail = CASE WHEN d.gemeentenaam <> d.fn THEN {naam}
+                                                 ELSE {regio} END
+        FROM (
+            SELECT {ROW}, gemeentenaam, regio,
+                   first_value(gemeentenaam) OVER g AS fn, first_value(regio) OVER g AS fr
+            FROM typed_geografie WHERE __fail IS NULL
+            WINDOW g AS (PARTITION BY gemeentecode ORDER BY {ROW})
+        ) d
+        WHERE typed_geografie.{ROW} = d.{ROW} AND (d.gemeentenaam <> d.fn OR d.regio <> d.fr)
+        """,
+    )
+    hint = "buren lists the ;-separated wijkcodes of bordering wijken of the same gemeente"
+    checks = [
+        (
+            rules.add("INGEST_BAD_FORMAT", "geografie", "buren", "holds a non-wijkcode", hint),
+            f"NOT regexp_full_match(b.buur, '{WIJKCODE_PATTERN}')",
+        ),
+        (
+            rules.add("INGEST_BUREN_SELF", "geografie", "buren", "lists the wijk itself", hint),
+            "b.buur = b.wijkcode",
+        ),
+        (
+            rules.add(
+                "INGEST_UNKNOWN_WIJK", "geografie", "buren", "lists a wijk not in geografie", hint
+            ),
+            "a.wijkcode IS NULL",
+        ),
+        (
+            rules.add(
+                "INGEST_BUREN_OTHER_GEMEENTE",
+                "geografie",
+                "buren",
+                "lists a wijk of another gemeente",
+                hint,
+            ),
+            "g.gemeentecode <> b.gemeentecode",
+        ),
+        (
+            rules.add(
+                "INGEST_BUREN_NOT_SYMMETRIC",
+                "geografie",
+                "buren",
+                "lists a wijk that does not list this wijk back",
+                "if wijk A borders B then B borders A: add the missing entry",
+            ),
+            "NOT EXISTS (SELECT 1 FROM kk_pairs r "
+            "WHERE r.wijkcode = b.buur AND r.buur = b.wijkcode)",
+        ),
+    ]
+    case = " ".join(f"WHEN {cond} THEN {rid}" for rid, cond in checks)
+    _execute(
+        con,
+        f"""
+        CREATE TEMP TABLE kk_pairs AS
+        SELECT {ROW}, wijkcode, gemeentecode, trim(buur) AS buur, ok FROM (
+            SELECT {ROW}, wijkcode, gemeentecode, unnest(string_split(buren, ';')) AS buur,
+                   __fail IS NULL AS ok
+            FROM typed_geografie WHERE buren IS NOT NULL
+        ) WHERE trim(buur) <> ''
+        """,
+    )
+    _execute(
+        con,
+        f"""
+        UPDATE typed_geografie SET __fail = d.rule FROM (
+            SELECT b.{ROW}, min(CASE {case} END) AS rule
+            FROM kk_pairs b
+            LEFT JOIN (SELECT DISTINCT wijkcode FROM typed_geografie) a ON a.wijkcode = b.buur
+            LEFT JOIN (
+                SELECT wijkcode, any_value(gemeentecode) AS gemeentecode
+                FROM typed_geografie WHERE __fail IS NULL GROUP BY wijkcode
+            ) g ON g.wijkcode = b.buur
+            WHERE b.ok
+            GROUP BY b.{ROW}
+        ) d
+        WHERE typed_geografie.{ROW} = d.{ROW} AND d.rule IS NOT NULL
+        """,
+    )
+    _execute(con, "DROP TABLE kk_pairs")
+
+
+def _failures(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, int]:
+    """Failing rows per rule id."""
+    counts = con.execute(
+        f"SELECT __fail, count(*) FROM typed_{table} WHERE __fail IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    return {int(rid): int(n) for rid, n in counts}
+
+
+def _listed(
+    con: duckdb.DuckDBPyConnection, table: str, limit: int
+) -> list[tuple[int, int, int | None]]:
+    # The first row of a duplicated key is named in the others' messages, not listed itself.
+    rows = con.execute(
+        f"SELECT {ROW}, __fail, __first FROM typed_{table} "
+        f"WHERE __fail IS NOT NULL AND (__first IS NULL OR __first <> {ROW}) "
+        f"ORDER BY {ROW} LIMIT {int(limit)}"
+    ).fetchall()
+    return [(int(r), int(f), None if first is None else int(first)) for r, f, first in rows]
+
+
+def validate_batch(
+    batch_dir: Path,
+    pseudonym_secret: bytes,
+    quarantine: bool = False,
+    limits: IngestLimits = DEFAULT_LIMITS,
+    progress: Progress | None = None,
+) -> ValidatedBatch:
+    """Read and check a batch; raise one ``UserError`` listing the problems, or return it."""
+    say = progress or (lambda _: None)
+    files = find_batch_files(batch_dir)
+    con = _connect(limits)
+    try:
+        problems: list[Problem] = []
+        for i, table in enumerate(CHECK_ORDER, start=1):
+            say(f"reading {files[table].name} ({i}/{len(CHECK_ORDER)})")
+            try:
+                con.register(f"raw_{table}", read_source_table(files[table], table, limits))
+            except _FileProblem as e:
+                problems.append(e.problem)
+        raise_problems(problems)
+
+        say("checking the rows of every table")
+        rules = _Rules()
+        pseudo = SqlPseudonymiser(pseudonym_secret)
+        for table in CHECK_ORDER:
+            _typed_table(con, rules, table, quarantine)
+            con.unregister(f"raw_{table}")
+            _mark_duplicates(con, rules, table)
+            if table == "geografie":
+                _check_geografie_consistency(con, rules)
+                _execute(
+                    con,
+                    "CREATE TABLE kk_wijken AS SELECT DISTINCT wijkcode FROM typed_geografie "
+                    "WHERE wijkcode IS NOT NULL",
+                )
+            elif table == "persoon":
+                _execute(
+                    con,
+                    "CREATE TABLE kk_all AS SELECT DISTINCT rin FROM typed_persoon "
+                    "WHERE rin IS NOT NULL",
+                )
+                _execute(
+                    con,
+                    "CREATE TABLE kk_persons AS SELECT rin, geboortejaar__v AS gj, "
+                    "geboortemaand__v AS gm FROM typed_persoon WHERE __fail IS NULL",
+                )
+
+        failures = {t: _failures(con, t) for t in CHECK_ORDER}
+        refuse = CHECK_ORDER if not quarantine else ("geografie",)
+        total = sum(sum(failures[t].values()) for t in refuse)
+        if total:
+            _refuse(con, rules, files, failures, refuse, total, limits)
+
+        say("pseudonymising")
+        _execute(
+            con,
+            f"CREATE TABLE kk_pmap AS SELECT rin, {pseudo.expression('rin')} AS pseudo FROM kk_all",
+            pseudo.params,
+        )
+        for name in ("kk_persons", "kk_all", "kk_wijken"):
+            _execute(con, f"DROP TABLE {name}")
+        _execute(
+            con,
+            "CREATE TABLE kk_rules (id INTEGER, code VARCHAR, kolom VARCHAR)",
+        )
+        con.executemany(
+            "INSERT INTO kk_rules VALUES (?, ?, ?)",
+            [(r.id, r.code, r.column) for r in rules.rules],
+        )
+        return ValidatedBatch(con, rules, pseudo, quarantine, failures if quarantine else {})
+    except BaseException:
+        con.close()
+        raise
+
+
+def _refuse(
+    con: duckdb.DuckDBPyConnection,
+    rules: _Rules,
+    files: Mapping[str, Path],
+    failures: Mapping[str, Mapping[int, int]],
+    tables: Sequence[str],
+    total: int,
+    limits: IngestLimits,
+) -> None:
+    problems: list[Problem] = []
+    by_rule: dict[str, int] = {}
+    for table in tables:
+        for rid, n in failures[table].items():
+            by_rule[rules.rules[rid].code] = by_rule.get(rules.rules[rid].code, 0) + n
+        room = limits.max_problems_shown - len(problems)
+        if room <= 0:
+            continue
+        for row, rid, first in _listed(con, table, room):
+            rule = rules.rules[rid]
+            problems.append(
+                Problem(
+                    rule.code,
+                    files[table].name,
+                    rule.text.replace("{first}", str(first)),
+                    rule.hint,
+                    row=row,
+                    column=rule.column,
+                )
+            )
+    if not problems:  # only first-of-duplicate rows failed, which cannot happen alone
+        raise InternalError("INGEST_REFUSE", "failures were counted but none could be listed")
+    if tuple(tables) == ("geografie",):
+        problems[0] = replace(
+            problems[0],
+            hint=problems[0].hint
+            + "; geografie is reference data: --quarantine cannot set its rows aside",
+        )
+    raise_problems(problems, total=total, by_rule=by_rule)
+
+
+# --- fingerprint -----------------------------------------------------------------------------
+
+FINGERPRINT_VERSION = b"kansenkluis-data-fingerprint-v1\n"
+
+
+class Fingerprint:
+    """SHA-256 over a canonical text form of the pseudonymised tables.
+
+    Per table (in SPEC order): a line ``table <name> <columns> <rows>``, then each row as its
+    values joined by U+001F and ended by a newline, NULL written as U+0000, integers in decimal,
+    booleans as ``true``/``false``, rows sorted on all columns (NULLs last). Values cannot hold
+    control characters (validation refuses them), so the form is unambiguous, and it does not
+    depend on the source format.
+    """
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256(FINGERPRINT_VERSION)
+
+    def add(self, name: str, table: pa.Table) -> None:
+        self._h.update(f"table {name} {','.join(table.column_names)} {table.num_rows}\n".encode())
+        for batch in table.to_batches(max_chunksize=1 << 20):
+            self._h.update(canonical_lines(batch))
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def canonical_lines(batch: pa.RecordBatch) -> bytes:
+    if batch.num_rows == 0:
+        return b""
+    texts = []
+    for col in batch.columns:
+        if pa.types.is_boolean(col.type):
+            col = pc.if_else(col, "true", "false")
+        elif not pa.types.is_string(col.type):
+            col = pc.cast(col, pa.string())
+        texts.append(pc.fill_null(col, "\x00"))
+    joined = pc.binary_join_element_wise(*texts, "\x1f")
+    lines = pc.binary_join_element_wise(joined, "", "\n")
+    return _string_bytes(lines)
+
+
+def _string_bytes(arr: pa.Array) -> bytes:
+    """The concatenated UTF-8 bytes of a string array, without copying per value."""
+    out = io.BytesIO()
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        offsets_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        _, offsets_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=offsets_type)
+        start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        out.write(memoryview(data_buf)[start:end])
+    return out.getvalue()

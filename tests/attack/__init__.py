@@ -1,0 +1,1 @@
+"""Attack tests: an independent attacker tries to recover withheld figures from releases."""

@@ -1,0 +1,251 @@
+"""Attack tests: nothing withheld may be derivable from what is published (SPEC §4, issue 5).
+
+The attacker (``tests/attack/attacker.py``) sees only published cells, the pooling map, the
+geography and the policy knobs; the tests hold the true world and judge its intervals against
+p = max(3, 15% of v). First the attacker is shown to break deliberately bad releases, so that a
+quiet attacker means a safe release and not a blind one; then ``disclosure.protect`` output over
+random small worlds, two releases of one year, and a synthetic world must resist it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from .attacker import (
+    Attacker,
+    Finding,
+    Interval,
+    PublicPolicy,
+    PublishedRelease,
+    Target,
+    attack_releases,
+    findings,
+)
+from .worlds import World, make_geography, make_world, naive_release, worlds
+
+try:  # protect is written alongside these tests; the sanity tests do not need it
+    from disclosure.policy import load_policy
+    from disclosure.protect import protect
+except ImportError as exc:  # pragma: no cover - only while disclosure.protect is missing
+    load_policy = protect = None  # type: ignore[assignment]
+    _MISSING = f"disclosure.protect or disclosure.policy is not importable yet ({exc})"
+else:
+    _MISSING = ""
+
+needs_protect = pytest.mark.skipif(protect is None, reason=_MISSING)
+
+SMALL = "WK000100"  # the small wijk of the hand-made worlds
+GROEP8 = ("geen_heroverweging", "heroverweging_zonder_bijstelling", "heroverweging_met_bijstelling")
+
+
+def groep8_world(small: tuple[int, int, int]) -> World:
+    """One gemeente of three wijken: a small one (groep-8 counts ``small``) and two big ones."""
+    geography = make_geography([3])
+    counts = {}
+    for wijk, row in zip(sorted(geography.wijken), [small, (20, 5, 6), (25, 8, 9)], strict=True):
+        for category, n in zip(GROEP8, row, strict=True):
+            counts[("groep8", "totaal", category, wijk)] = n
+    return make_world(geography, counts)
+
+
+def attack_all(attacker: Attacker, truth: Any) -> list[Finding]:
+    return findings(attacker.differencing(), attacker, truth, "differencing") + findings(
+        attacker.joint_lp(), attacker, truth, "lp"
+    )
+
+
+def found(items: list[Finding], indicator: str, code: str, quantity: str) -> list[Finding]:
+    return [
+        f
+        for f in items
+        if any(
+            c.key[0] == indicator and c.key[4] == code and c.quantity == quantity
+            for c in f.target.cells
+        )
+    ]
+
+
+# --- (a) the attacker works: it breaks deliberately bad releases -----------------------------
+
+
+def test_differencing_recovers_a_lone_suppressed_wijk_under_an_exact_parent() -> None:
+    world = groep8_world((3, 1, 2))  # heroverweging 3 of 6: below the minimum cell
+    cells, pools = naive_release(world, rounding_base=1)
+    attacker = Attacker(
+        [PublishedRelease.of(cells, pools, PublicPolicy(rounding_base=1))], world.geography
+    )
+    hits = found(
+        findings(attacker.differencing(), attacker, world.truth, "differencing"),
+        "heroverweging",
+        SMALL,
+        "numerator",
+    )
+    assert [(h.true_value, h.interval) for h in hits] == [(3, Interval(3.0, 3.0))]
+
+
+def test_exact_percentages_next_to_rounded_counts_pin_a_suppressed_numerator() -> None:
+    world = groep8_world((3, 1, 2))
+
+    def lp_hits(basis: str) -> list[Finding]:
+        cells, pools = naive_release(world, percentage_basis=basis)
+        release = PublishedRelease.of(cells, pools, PublicPolicy(percentage_basis=basis))
+        attacker = Attacker([release], world.geography)
+        assert attacker.violated_by(world.truth) == []
+        return found(
+            findings(attacker.joint_lp(), attacker, world.truth, "lp"),
+            "heroverweging",
+            SMALL,
+            "numerator",
+        )
+
+    # Rounded counts alone leave the numerator 3 wide open; exact percentages of the
+    # neighbours and the gemeente pin it to within one.
+    assert lp_hits("rounded") == []
+    hits = lp_hits("exact")
+    assert len(hits) == 1 and hits[0].interval.high - hits[0].interval.low <= 1
+
+
+def test_the_status_of_a_primary_suppression_is_evidence() -> None:
+    # Nobody in the small wijk had a heroverweging: 0 of 18 fails group disclosure.
+    world = groep8_world((18, 0, 0))
+    cells, pools = naive_release(world)
+    release = PublishedRelease.of(cells, pools, PublicPolicy())
+
+    blind = Attacker([release], world.geography, use_status=False)
+    assert found(attack_all(blind, world.truth), "heroverweging", SMALL, "numerator") == []
+
+    # Differencing shows at least 12 pupils, so the min-cell reason is out: the cell must show
+    # 0% or 100% (exact or rounded), and the neighbours' figures leave room only for 0%: at
+    # most 2 pupils with a heroverweging, where p = 3 asks the interval to reach 3.
+    seeing = Attacker([release], world.geography)
+    hits = found(
+        findings(seeing.joint_lp(), seeing, world.truth, "lp"), "heroverweging", SMALL, "numerator"
+    )
+    assert [(h.true_value, h.interval) for h in hits] == [(0, Interval(0.0, 2.0))]
+
+
+def test_a_cell_suppressed_in_one_release_and_published_in_another_is_found() -> None:
+    world = groep8_world((6, 2, 3))  # heroverweging 5 of 11: published at min cell 10
+    first, pools = naive_release(world)
+    second, _ = naive_release(world, min_cell=15)
+    releases = [
+        PublishedRelease.of(second, pools, PublicPolicy(min_cell=15)),
+        PublishedRelease.of(first, pools, PublicPolicy()),
+    ]
+    alone = Attacker(releases[:1], world.geography).joint_lp()
+    jointly = Attacker(releases, world.geography)
+    hits = found(attack_all(jointly, world.truth), "heroverweging", SMALL, "denominator")
+    # The earlier release published the cell, so the joint attack has it to within rounding.
+    assert hits and all(h.interval.high - h.interval.low <= 4 for h in hits)
+    key = (("heroverweging", "totaal", 2022, "wijk", SMALL), "denominator")
+    assert _by_cell(alone)[key].high - _by_cell(alone)[key].low > 4
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds(), basis=st.sampled_from(["rounded", "exact"]))
+def test_the_attacker_is_sound_and_the_lp_is_at_least_as_sharp_as_differencing(
+    world: World, basis: str
+) -> None:
+    """Every interval contains the truth (no false alarms) and the LP never loses to a sum."""
+    cells, pools = naive_release(world, percentage_basis=basis)
+    attacker = Attacker(
+        [PublishedRelease.of(cells, pools, PublicPolicy(percentage_basis=basis))], world.geography
+    )
+    assert attacker.violated_by(world.truth) == []
+    assert attacker.inconsistencies == []
+    diff, lp = attacker.differencing(), attacker.joint_lp()
+    assert set(diff) == set(lp) == set(attacker.targets())
+    for target, interval in lp.items():
+        v = attacker.true_value(target.block, target.expr, world.truth)
+        assert interval.low <= v <= interval.high, target.cells[0]
+        assert diff[target].low <= interval.low and interval.high <= diff[target].high
+
+
+def test_an_exported_release_reads_the_same_as_its_cells(tmp_path: Path) -> None:
+    world = groep8_world((3, 1, 2))
+    cells, pools = naive_release(world)
+    with (tmp_path / "cells.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(cells[0].csv_row()))
+        writer.writeheader()
+        writer.writerows(c.csv_row() for c in cells)
+    meta = {
+        "percentage_basis": "rounded",
+        "policy": {"min_cell": 10, "group_disclosure_min": 20, "rounding_base": 5},
+        "pooling": [p.model_dump(mode="json") for p in pools],
+    }
+    (tmp_path / "release.json").write_text(json.dumps(meta), encoding="utf-8")
+    from_files = Attacker([PublishedRelease.from_export(tmp_path)], world.geography)
+    from_cells = Attacker([PublishedRelease.of(cells, pools, PublicPolicy())], world.geography)
+    assert _by_cell(from_files.joint_lp()) == _by_cell(from_cells.joint_lp())
+
+
+def _by_cell(intervals: dict[Target, Interval]) -> dict[tuple[Any, str], Interval]:
+    return {(c.key, c.quantity): iv for t, iv in intervals.items() for c in t.cells}
+
+
+# --- (b)-(d) protect's releases resist the attacker -------------------------------------------
+
+
+def report(world: World, releases: list[PublishedRelease], items: list[Any]) -> str:
+    """The failing world, what was published around each finding, and the interval."""
+    lines = [str(f) for f in items[:10]]
+    lines.append("world:")
+    lines.append(world.describe())
+    keys = {
+        (c.key[0], c.key[1]) for f in items[:10] if isinstance(f, Finding) for c in f.target.cells
+    }
+    for ri, release in enumerate(releases):
+        lines.append(f"release {ri} ({release.policy}), pools {dict(release.pools)}:")
+        for cell in release.cells:
+            if (cell.indicator, cell.breakdown) in keys:
+                lines.append(
+                    f"  {cell.key} {cell.status} {cell.numerator}/{cell.denominator} "
+                    f"{cell.percentage} {cell.pooled_into or ''}"
+                )
+    return "\n".join(lines)
+
+
+def assert_resists(world: World, releases: list[PublishedRelease]) -> None:
+    """Neither the plain attacker nor the one that reads statuses and pooling finds anything."""
+    for use_status in (False, True):
+        unsound, items = attack_releases(
+            releases, world.geography, world.truth, use_status=use_status
+        )
+        assert unsound == [], "the attacker's reading of the release is wrong:\n" + "\n".join(
+            unsound[:10]
+        )
+        if items:
+            note(report(world, releases, items))
+        assert items == [], f"use_status={use_status}\n" + report(world, releases, items)
+
+
+@needs_protect
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds())
+def test_a_protected_release_resists_differencing_and_lp(world: World) -> None:
+    draft = protect(world.agg, load_policy(None))
+    assert_resists(world, [PublishedRelease.from_draft(draft)])
+
+
+def stricter_policy() -> Any:
+    """The default policy with a higher minimum cell (and so a different suppression pattern)."""
+    policy = load_policy(None)
+    primary = policy.primary.model_copy(update={"min_cell": 15})
+    return policy.model_copy(update={"primary": primary})
+
+
+@needs_protect
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds(max_gemeenten=2))
+def test_two_releases_of_one_year_resist_a_joint_attack(world: World) -> None:
+    first = protect(world.agg, load_policy(None))
+    prior = [c for c in first.cells if c.status == "published"]
+    second = protect(world.agg, stricter_policy(), prior=prior)
+    assert_resists(world, [PublishedRelease.from_draft(first), PublishedRelease.from_draft(second)])

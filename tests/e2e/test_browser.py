@@ -1,0 +1,262 @@
+"""The factsheet and the comparison page in a real browser (Debian's Chromium, headless).
+
+Both pages are rendered from the hand-built Heerlen release of ``tests/unit/test_factsheet.py``
+into a temporary folder and served by a local HTTP server with the Content-Security-Policy the
+API will send: the factsheet's own hash policy, and ``default-src 'self'`` for the comparison
+page, whose script and CSS come from ``/static/``. The test fails on any CSP violation, script
+error or request that leaves the server. Screenshots go to ``docs/img/`` for the README.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.factsheet import STATIC_DIR, factsheet_csp, render_comparison, render_factsheet
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+DOCS_IMG = REPO / "docs" / "img"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no Chromium at /usr/bin/chromium: install Debian's chromium (make browser)",
+    ),
+]
+
+
+def _fixture_module():  # type: ignore[no-untyped-def]
+    # One hand-built release for the unit and the browser tests; tests/ has no package, so the
+    # module is loaded by path.
+    path = REPO / "tests" / "unit" / "test_factsheet.py"
+    spec = importlib.util.spec_from_file_location("factsheet_fixture", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FIXTURE = _fixture_module()
+HEERLEN = FIXTURE.HEERLEN
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        if self.path.startswith("/factsheet"):
+            self.send_header("Content-Security-Policy", factsheet_csp())
+        else:
+            self.send_header("Content-Security-Policy", "default-src 'self'")
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("site")
+    release = FIXTURE.heerlen_release()
+    (root / "factsheet.html").write_bytes(render_factsheet(release, HEERLEN, "html"))
+    (root / "vergelijk.html").write_text(
+        render_comparison(
+            release, HEERLEN, ["heroverweging", "bijstelling", "opstroom", "afstroom"]
+        ),
+        encoding="utf-8",
+    )
+    shutil.copytree(STATIC_DIR, root / "static")
+    handler = functools.partial(_Handler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page_at(browser, site):  # type: ignore[no-untyped-def]
+    """Open a page; afterwards assert it made no outside request and hit no CSP or JS error."""
+    pages = []
+    problems: list[str] = []
+
+    def open_page(name: str, width: int = 1100, height: int = 1400):  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="nl-NL")
+        page = context.new_page()
+        # Failed loads are judged by their response below (the browser's own favicon
+        # request may 404); everything else the console reports is a problem.
+        page.on(
+            "console",
+            lambda m: (
+                m.type in ("error", "warning")
+                and not m.text.startswith("Failed to load resource")
+                and problems.append(m.text)
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                r.status >= 400
+                and not r.url.endswith("/favicon.ico")
+                and problems.append(f"{r.status} for {r.url}")
+            ),
+        )
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on(
+            "request",
+            lambda r: r.url.startswith(site) or problems.append(f"outside request {r.url}"),
+        )
+        page.goto(f"{site}/{name}")
+        pages.append(context)
+        return page
+
+    yield open_page
+    for context in pages:
+        context.close()
+    assert problems == []
+
+
+def test_factsheet_shows_sentences_and_charts(page_at) -> None:  # type: ignore[no-untyped-def]
+    page = page_at("factsheet.html")
+    assert page.title().startswith("Factsheet gelijke kansen – gemeente Heerlen")
+    text = page.locator("main").inner_text()
+    assert (
+        "De gemeente Heerlen laat een gemiddelde zien van 46,7% t.o.v. een landelijk gemiddelde "
+        "van 35,1% met als hoogste wijkpercentage 83,3% en als laagste wijkpercentage 23,2%."
+    ) in text
+    assert "De regio Zuid-Limburg laat een gemiddelde zien van 41,2%" in text
+
+    chart = page.locator('#heroverweging svg[role="img"]')
+    assert chart.count() == 1
+    box = chart.bounding_box()
+    assert box and box["width"] > 400 and box["height"] > 150
+    assert "Staafdiagram van aandeel heroverwegingen per wijk in Heerlen" in (
+        chart.locator("desc").text_content() or ""
+    )
+    # The stylesheet is inline and allowed by its CSP hash: the header band is styled.
+    header_bg = page.eval_on_selector(".kop", "el => getComputedStyle(el).backgroundColor")
+    assert header_bg == "rgb(29, 79, 145)"
+
+    # The data table is one click away.
+    page.locator("#heroverweging details summary").first.click()
+    table = page.locator("#heroverweging table.cijfers").first
+    assert table.is_visible()
+    assert "te weinig leerlingen om te publiceren" in table.inner_text()
+
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    page.locator("#heroverweging details").first.evaluate("el => el.open = false")
+    bottom = page.eval_on_selector(
+        "#heroverweging figure", "el => el.getBoundingClientRect().bottom + window.scrollY"
+    )
+    page.screenshot(
+        path=str(DOCS_IMG / "factsheet.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1100, "height": bottom + 60},
+    )
+
+
+def _row_names(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.eval_on_selector_all(
+        "#vergelijking tbody tr:not([hidden]) th", "els => els.map(e => e.textContent.trim())"
+    )
+
+
+def test_comparison_sorts_filters_and_compares(page_at) -> None:  # type: ignore[no-untyped-def]
+    page = page_at("vergelijk.html", width=1500, height=1000)
+    # The script ran under default-src 'self': the controls are shown.
+    assert page.locator("#bediening").is_visible()
+    assert page.locator("#status").inner_text() == "8 van de 8 wijken zichtbaar."
+
+    heroverweging = page.locator('button[data-sorteer="heroverweging-totaal"]')
+    heroverweging.click()
+    names = _row_names(page)
+    # Highest first; wijken without a figure last; the pooled wijken carry their group's 41,7%.
+    assert names[:3] == [
+        "Wijk 10 Maria Gewanden - Terschuren",
+        "Wijk 22 Heksenberg",
+        "Wijk 14 De Koumen",
+    ]
+    assert set(names[-2:]) == {"Wijk 20 Vrieheide - De Stack", "Wijk 21 Heerlerheide - Passart"}
+    header = page.locator('th[data-kolom="heroverweging-totaal"]')
+    assert header.get_attribute("aria-sort") == "descending"
+    heroverweging.click()
+    assert _row_names(page)[0] == "Wijk 13 Nieuw Lotbroek"
+    assert set(_row_names(page)[-2:]) == {
+        "Wijk 20 Vrieheide - De Stack",
+        "Wijk 21 Heerlerheide - Passart",
+    }
+    assert header.get_attribute("aria-sort") == "ascending"
+
+    page.locator('button[data-sorteer="naam"]').click()
+    assert _row_names(page) == sorted(FIXTURE.WIJKEN.values())
+
+    # Difference with the nation: 83,3 - 35,1.
+    page.get_by_label("verschil met Nederland").check()
+    cell = page.locator('tr[data-code="WK091710"] td[data-kolom="heroverweging-totaal"] .waarde')
+    assert cell.inner_text() == "+48,2"
+    page.get_by_label("percentage", exact=True).check()
+    assert cell.inner_text() == "83,3%"
+
+    page.get_by_label("Zoek een wijk").fill("mariarade")
+    assert _row_names(page) == ["Wijk 11 Mariarade"]
+    page.get_by_label("Zoek een wijk").fill("")
+
+    # Hiding a column hides its header and cells.
+    page.locator('input[name="kolom"][value="afstroom-vwo"]').uncheck()
+    assert page.locator('th[data-kolom="afstroom-vwo"]').is_hidden()
+    page.locator('input[name="kolom"][value="afstroom-vwo"]').check()
+
+    # Only bijstelling: all but one wijk lack a figure, and can be hidden.
+    for box in page.locator('input[name="kolom"]').all():
+        if box.get_attribute("value") != "bijstelling-totaal":
+            box.uncheck()
+    page.get_by_label("Verberg wijken zonder gepubliceerd cijfer").check()
+    assert _row_names(page) == ["Wijk 10 Maria Gewanden - Terschuren"]
+
+    # Back to the full view, sorted on heroverweging, for the README screenshot.
+    page.get_by_label("Verberg wijken zonder gepubliceerd cijfer").uncheck()
+    for box in page.locator('input[name="kolom"]').all():
+        box.check()
+    page.locator('button[data-sorteer="heroverweging-totaal"]').click()
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    bottom = page.eval_on_selector(
+        ".tabelrand", "el => el.getBoundingClientRect().bottom + window.scrollY"
+    )
+    page.screenshot(
+        path=str(DOCS_IMG / "vergelijk.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1500, "height": bottom + 40},
+    )
