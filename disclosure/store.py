@@ -13,6 +13,8 @@ Other modules (aggregate requests, API tokens) keep their own tables in the same
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -113,6 +115,52 @@ class ReleaseStore:
 
     def close(self) -> None:
         self.con.close()
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the whole store to ``target`` (must not exist yet)."""
+        if target.exists():
+            raise UserError(
+                "BACKUP_EXISTS", f"{target} already exists", hint="choose a new backup file name"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        dest = sqlite3.connect(partial)
+        try:
+            self.con.backup(dest)
+        finally:
+            dest.close()
+        os.replace(partial, target)
+
+    @staticmethod
+    def restore(source: Path, db_path: Path) -> None:
+        """Replace the store at ``db_path`` with a backup, atomically, after checking the backup."""
+        if not source.is_file():
+            raise UserError(
+                "RESTORE_MISSING", f"{source} does not exist", hint="give a backup file"
+            )
+        try:
+            probe = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            try:
+                ok = probe.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master")}
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError:
+            ok, tables = False, set()
+        if not ok or not {"releases", "cells"} <= tables:
+            raise UserError(
+                "RESTORE_NOT_A_STORE",
+                f"{source} is not an intact Kansenkluis release store",
+                hint="restore from a file written by `kluis release backup`",
+            )
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        staged = db_path.with_name(db_path.name + ".restore")
+        shutil.copyfile(source, staged)
+        for suffix in ("-wal", "-shm"):
+            stale = db_path.with_name(db_path.name + suffix)
+            if stale.exists():
+                stale.unlink()
+        os.replace(staged, db_path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

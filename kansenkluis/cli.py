@@ -145,6 +145,25 @@ def release_export(
     out.print(f"exported {release_id} to {out_dir}")
 
 
+@release_app.command("backup")
+def release_backup(
+    target: Annotated[Path, typer.Option("--out", help="backup file to create")],
+) -> None:
+    """A consistent copy of the release store (safe while the API runs)."""
+    from kansenkluis.pipeline import backup_releases
+
+    out.print(f"backed up the release store to {backup_releases(_settings(), target)}")
+
+
+@release_app.command("restore")
+def release_restore(source: Annotated[Path, typer.Argument(help="a backup file")]) -> None:
+    """Replace the release store with a backup (stop the API and worker first)."""
+    from kansenkluis.pipeline import restore_releases
+
+    restore_releases(_settings(), source)
+    out.print(f"restored the release store from {source}")
+
+
 @audit_app.command("verify")
 def audit_verify(
     export_dir: Annotated[Path, typer.Argument(help="a release export folder")],

@@ -55,7 +55,31 @@ def init_home(settings: Settings) -> Path:
     return home
 
 
-def sealed_store(settings: Settings) -> SealedStore:
+#: Byte strings that mark a secret someone pasted in from an example instead of generating it.
+PLACEHOLDER_MARKERS = (b"change", b"placeholder", b"example", b"secret", b"xxxx", b"todo")
+
+
+def check_no_placeholder_secrets(*folders: Path) -> None:
+    """Refuse key files that were not generated: constant bytes or placeholder text."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or path.suffix != ".key":
+                continue
+            data = path.read_bytes()
+            lowered = data.lower()
+            if len(set(data)) <= 2 or any(m in lowered for m in PLACEHOLDER_MARKERS):
+                raise UserError(
+                    "KEY_PLACEHOLDER",
+                    f"{path} looks like a placeholder, not a generated key",
+                    hint="create keys with `kluis init` in a fresh KLUIS_HOME; "
+                    "never copy example keys",
+                )
+
+
+def preflight_sealed(settings: Settings) -> None:
+    """What the sealed side checks before it touches data: keys present, private, generated."""
     if not settings.keys_dir.exists():
         raise UserError(
             "HOME_NOT_INITIALISED",
@@ -63,6 +87,13 @@ def sealed_store(settings: Settings) -> SealedStore:
             hint="run `kluis init` first (or set KLUIS_HOME to an initialised folder)",
         )
     check_key_permissions(settings.keys_dir)
+    check_no_placeholder_secrets(settings.keys_dir)
+    release_log.load_signer(settings.signing_dir)  # refuses a group/world-readable signing key
+    release_log.load_commitment_key(settings.keys_dir)
+
+
+def sealed_store(settings: Settings) -> SealedStore:
+    preflight_sealed(settings)
     return SealedStore(settings.sealed_dir, settings.keys_dir)
 
 
@@ -202,6 +233,20 @@ def open_commitments(settings: Settings, release_id: str) -> list[dict[str, obje
 def rotate_keys(settings: Settings) -> str:
     """Rotate the release signing key (old releases keep verifying with their own release.pub)."""
     return release_log.rotate_signing_key(settings.signing_dir)
+
+
+def backup_releases(settings: Settings, target: Path) -> Path:
+    """A consistent copy of the release store (SQLite online backup), safe while serving."""
+    releases = ReleaseStore(settings.release_db)
+    try:
+        releases.backup(target)
+    finally:
+        releases.close()
+    return target
+
+
+def restore_releases(settings: Settings, source: Path) -> None:
+    ReleaseStore.restore(source, settings.release_db)
 
 
 def reset_home(home: Path) -> None:
