@@ -117,11 +117,11 @@ def release_list() -> None:
     """List the releases in the release store."""
     from disclosure.store import ReleaseStore
 
+    # plain tab-separated lines: readable, and never truncated for scripts and narrow terminals
     store = ReleaseStore(_settings().release_db)
-    table = Table("id", "schooljaar", "created", "data fingerprint")
+    print("id\tschooljaar\tcreated_at\tdata_fingerprint")
     for r in store.list():
-        table.add_row(r["id"], str(r["schooljaar"]), r["created_at"], r["data_fingerprint"][:16])
-    out.print(table)
+        print(f"{r['id']}\t{r['schooljaar']}\t{r['created_at']}\t{r['data_fingerprint']}")
 
 
 @release_app.command("show")
