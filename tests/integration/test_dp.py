@@ -1,0 +1,109 @@
+"""Differential privacy through the whole pipeline: noisy releases and the budget ledger."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from disclosure.store import ReleaseStore
+from kansenkluis import pipeline
+from kansenkluis.config import Settings
+from kansenkluis.domain import CellStatus
+from kansenkluis.errors import ExitCode, PolicyRefusal
+from kansenkluis.synth import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = tmp_path_factory.mktemp("dp")
+    generate(base / "data", "small", seed=11)
+    settings = Settings(home=base / "home")
+    pipeline.init_home(settings)
+    pipeline.ingest(settings, base / "data")
+    return settings
+
+
+@pytest.fixture(scope="module")
+def strict_budget(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from disclosure.policy import default_policy_path
+
+    text = default_policy_path().read_text(encoding="utf-8")
+    assert "epsilon_limit = 4.0" in text
+    policy = tmp_path_factory.mktemp("policy") / "policy.toml"
+    policy.write_text(text.replace("epsilon_limit = 4.0", "epsilon_limit = 2.0"), encoding="utf-8")
+    return policy
+
+
+def test_budget_is_accounted_exactly_and_a_third_release_is_refused(
+    home: Settings, strict_budget: Path
+) -> None:
+    first = pipeline.run(home, 2022, policy_path=strict_budget, epsilon=1.0)
+    second = pipeline.run(home, 2021, policy_path=strict_budget, epsilon=1.0)
+    store = ReleaseStore(home.release_db)
+    try:
+        assert store.epsilon_spent(first.data_fingerprint) == pytest.approx(2.0)
+        before = (len(store.list()), store.epsilon_spent(first.data_fingerprint))
+    finally:
+        store.close()
+    with pytest.raises(PolicyRefusal) as info:
+        pipeline.run(home, 2022, policy_path=strict_budget, epsilon=0.5)
+    assert info.value.exit_code == ExitCode.POLICY_REFUSAL
+    message = info.value.message
+    assert (
+        "requested epsilon 0.5" in message
+        and "remaining 0" in message
+        and "short by 0.5" in message
+    )
+    store = ReleaseStore(home.release_db)
+    try:
+        assert (len(store.list()), store.epsilon_spent(first.data_fingerprint)) == before
+    finally:
+        store.close()
+    assert first.dp is not None and second.dp is not None
+    assert first.dp.epsilon == 1.0
+    assert sum(first.dp.weights.values()) == pytest.approx(1.0)
+
+
+def test_noisy_release_publishes_intervals_and_keeps_numerator_within_denominator(
+    home: Settings,
+) -> None:
+    release = pipeline.run(home, 2022, epsilon=1.0)
+    published = [c for c in release.cells if c.status == CellStatus.PUBLISHED]
+    assert published
+    for cell in published:
+        assert cell.numerator is not None and cell.denominator is not None
+        assert 0 <= cell.numerator <= cell.denominator
+        assert cell.noise_scale is not None and cell.noise_scale > 0
+        assert cell.ci_low is not None and cell.ci_high is not None
+        assert cell.ci_low <= (cell.percentage or 0.0) <= cell.ci_high
+    noise_entries = [line for line in release.suppression_log if '"kind":"noise"' in line]
+    assert len(noise_entries) == 5  # one per population table
+
+
+def test_budget_refusal_from_the_command_line_exits_4(home: Settings, strict_budget: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kansenkluis.cli",
+            "run",
+            "--year",
+            "2022",
+            "--epsilon",
+            "9",
+            "--policy",
+            str(strict_budget),
+        ],
+        env={**os.environ, "KLUIS_HOME": str(home.home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 4
+    assert "DP_BUDGET_EXHAUSTED" in proc.stderr
