@@ -129,11 +129,7 @@ def _document_access(routes: Sequence[BaseRoute]) -> None:
             responses[413] = {**err, "description": "the body is too large"}
         if route.path.endswith("/decision"):
             responses[409] = {**err, "description": "the request is not pending"}
-        if (
-            route.path.endswith(("/export", "/verify"))
-            or "factsheets" in route.path
-            or route.path.endswith("/vergelijk")
-        ):
+        if "factsheets" in route.path or route.path.endswith("/vergelijk"):
             responses[501] = {**err, "description": "this installation lacks the renderer"}
         route.responses = {**responses, **route.responses}
 

@@ -23,7 +23,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,7 +175,7 @@ def hash_token(token: str) -> str:
 
 
 class TokenStore:
-    """Authenticates tokens over one SQLite connection per thread (routes run in a pool)."""
+    """Authenticates tokens over one SQLite connection per thread (the event loop's, mostly)."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
@@ -227,17 +227,20 @@ def _now() -> str:
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `kluis token create`")
 
-UNAUTHORIZED = ApiError(
-    401,
-    "UNAUTHORIZED",
-    "this endpoint needs a valid bearer token",
-    hint="send the header 'Authorization: Bearer <token>'; an operator creates tokens with "
-    "`kluis token create`",
-    headers={"WWW-Authenticate": "Bearer"},
-)
+
+def _unauthorized() -> ApiError:
+    # A fresh exception each time: re-raising one shared instance would grow its traceback.
+    return ApiError(
+        401,
+        "UNAUTHORIZED",
+        "this endpoint needs a valid bearer token",
+        hint="send the header 'Authorization: Bearer <token>'; an operator creates tokens with "
+        "`kluis token create`",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
-def require(*roles: str) -> Callable[..., Caller]:
+def require(*roles: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency that admits only ``roles``; the roles stay readable on the route.
 
     Order matters: authenticate (401), then count the call against the token's rate limit (429),
@@ -247,14 +250,16 @@ def require(*roles: str) -> Callable[..., Caller]:
     if not roles or unknown:
         raise ValueError(f"require() needs roles from {ROLES}, got {roles}")
 
-    def dependency(
+    # async, so it runs on the event loop: the token look-up is one indexed SQLite read, cheaper
+    # than the hop to a worker thread that a sync dependency costs.
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
         ctx = request.app.state.ctx
         caller = ctx.tokens.authenticate(credentials.credentials) if credentials else None
         if caller is None:
-            raise UNAUTHORIZED
+            raise _unauthorized()
         retry_after = ctx.limiter.hit(caller.token_id)
         if retry_after is not None:
             raise ApiError(
@@ -271,6 +276,7 @@ def require(*roles: str) -> Callable[..., Caller]:
                 f"the role {caller.role} may not use this endpoint",
                 hint="this endpoint is for: " + ", ".join(roles),
             )
+        reject_unknown_query(request)
         request.state.caller = caller
         return caller
 
@@ -278,11 +284,45 @@ def require(*roles: str) -> Callable[..., Caller]:
     return dependency
 
 
-def public() -> None:
-    """Marks a route as open without a token (only /health and the API docs)."""
+async def public(request: Request) -> None:
+    """Marks a route as open without a token (/health, the API docs and their assets)."""
+    reject_unknown_query(request)
 
 
 public.is_public = True  # type: ignore[attr-defined]
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare.
+
+    A misspelt filter (``?gemeeente=GM0917``) would otherwise be ignored silently and answer
+    an unfiltered query; no endpoint takes free-form parameters.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = names
+    if any(key not in names for key in request.query_params):
+        raise ApiError(
+            422,
+            "INVALID_REQUEST",
+            "the query has a parameter this endpoint does not take",
+            hint="parameters of this endpoint: " + (", ".join(sorted(names)) or "none"),
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for dep in dependant.dependencies:
+        names |= _query_names(dep)
+    return names
 
 
 def route_access(dependant: Dependant) -> frozenset[str] | str | None:

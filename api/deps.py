@@ -8,7 +8,6 @@ with indexes that make a scoped, filtered cell query a few list look-ups instead
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import re
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from disclosure.release import Release, ReleaseCell
 from disclosure.store import ReleaseStore
@@ -220,6 +220,15 @@ class ReleaseCache:
             self._local.store = store
         return store
 
+    async def view_async(self, release_id: str) -> ReleaseView:
+        """The cached view at once; a release not yet loaded is loaded in a worker thread."""
+        with self._lock:
+            view = self._views.get(release_id)
+            if view is not None:
+                self._views.move_to_end(release_id)
+                return view
+        return await run_in_threadpool(self.view, release_id)
+
     def view(self, release_id: str) -> ReleaseView:
         with self._lock:
             view = self._views.get(release_id)
@@ -232,35 +241,13 @@ class ReleaseCache:
             with self._lock:
                 view = self._views.get(release_id)
             if view is None:
-                view = ReleaseView(_load_release(self.store(), release_id))
+                view = ReleaseView(self.store().get(release_id))
             with self._lock:
                 self._views[release_id] = view
                 self._views.move_to_end(release_id)
                 while len(self._views) > self.size:
                     self._views.popitem(last=False)
         return view
-
-
-def _load_release(store: ReleaseStore, release_id: str) -> Release:
-    """``store.get(release_id)``, working around its double ``pooling`` argument.
-
-    ReleaseStore.get passes ``pooling=`` next to the stored metadata, which already holds the
-    pooling map (Release.metadata() includes it), so it raises TypeError for every release.
-    TODO: call ``store.get`` once that is fixed in disclosure/store.py.
-    """
-    if not store.exists(release_id):
-        store.get(release_id)  # raises the store's RELEASE_NOT_FOUND
-    row = store.con.execute(
-        "SELECT metadata_json, log_jsonl, public_key_pem FROM releases WHERE id = ?",
-        (release_id,),
-    ).fetchone()
-    meta = json.loads(row["metadata_json"])
-    return Release(
-        **meta,
-        cells=tuple(store.iter_cells(release_id)),
-        suppression_log=tuple(row["log_jsonl"].split("\n")) if row["log_jsonl"] else (),
-        public_key_pem=row["public_key_pem"],
-    )
 
 
 @dataclass
@@ -281,7 +268,8 @@ class AppContext:
         self.releases = ReleaseCache(self.db_path)
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async: a trivial dependency should not cost a hop to the thread pool
     ctx: AppContext = request.app.state.ctx
     return ctx
 

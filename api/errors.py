@@ -66,7 +66,7 @@ NOT_FOUND: Mapping[str, tuple[str, str]] = {
 STATUS_OF_CODE: Mapping[str, int] = {
     "REQUEST_SELF_DECISION": 403,
     "REQUEST_WRONG_STATE": 409,
-    "EXPORT_UNAVAILABLE": 501,
+    "FACTSHEETS_UNAVAILABLE": 501,
 }
 
 _HTTP_CODES: Mapping[int, tuple[str, str, str]] = {

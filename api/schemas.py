@@ -6,7 +6,7 @@ a decision's sealed count) can only reach a client by someone adding it here on 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -166,6 +166,9 @@ class PoolingOut(Strict):
 
 
 class _RequestBase(Strict):
+    #: narrowed per indicator by ``_request_model``
+    indicator: str
+    breakdown: str
     years: list[SchoolYear] = Field(min_length=1, max_length=MAX_YEARS)
     gemeenten: list[GemeenteCode] = Field(min_length=1, max_length=MAX_GEMEENTEN)
 
@@ -173,12 +176,14 @@ class _RequestBase(Strict):
 def _request_model(spec: IndicatorSpec) -> type[_RequestBase]:
     """One body schema per indicator, so the document says exactly which breakdowns it has."""
     name = "Request" + "".join(part.capitalize() for part in spec.id.value.split("_"))
-    model: type[_RequestBase] = create_model(  # type: ignore[call-overload]
+    indicator: Any = Literal[spec.id.value]
+    breakdowns: Any = Literal[tuple(spec.breakdowns)]
+    model: type[_RequestBase] = create_model(
         name,
         __base__=_RequestBase,
         __doc__=f"An aggregate request for {spec.naam}.",
-        indicator=(Literal[spec.id.value], ...),
-        breakdown=(Literal[tuple(spec.breakdowns)], ...),
+        indicator=(indicator, ...),
+        breakdown=(breakdowns, ...),
     )
     return model
 
@@ -186,7 +191,10 @@ def _request_model(spec: IndicatorSpec) -> type[_RequestBase]:
 _REQUEST_MODELS = tuple(_request_model(spec) for spec in INDICATORS.values())
 #: An aggregate request (published figures that no release holds yet), one schema per
 #: indicator; routes take it as ``Annotated[RequestIn, Body(discriminator="indicator")]``.
-RequestIn = Union[_REQUEST_MODELS]  # type: ignore[valid-type]  # noqa: UP007 - built at runtime
+if TYPE_CHECKING:
+    RequestIn = _RequestBase
+else:
+    RequestIn = Union[_REQUEST_MODELS]  # noqa: UP007 - a union built at runtime
 
 
 class DecisionIn(Strict):
@@ -216,7 +224,9 @@ class RequestOut(Strict):
     updated_at: str
     checker_token_id: str | None
     decision_reason: str | None
-    release_id: str | None = Field(description="the release that answers it, once answered")
+    release_ids: list[str] = Field(
+        description="the releases (one per school year) that answer it, once answered"
+    )
     failure_reason: str | None
     history: list[RequestEventOut]
 
@@ -248,4 +258,4 @@ class VerifyOut(Strict):
     release_id: str
     ok: bool
     failures: list[str]
-    checked: list[str] | int | dict[str, Any]
+    checked: dict[str, int] = Field(description="what was checked, with counts")

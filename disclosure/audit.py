@@ -55,6 +55,12 @@ from highspy import HighsModelStatus, kHighsInf
 
 INF = math.inf
 _EPS = 1e-6
+_SETTLED = (
+    HighsModelStatus.kOptimal,
+    HighsModelStatus.kInfeasible,
+    HighsModelStatus.kUnbounded,
+    HighsModelStatus.kUnboundedOrInfeasible,
+)
 #: A family with at most this many unknowns is audited as one joint LP (exact).
 JOINT_MAX_COLUMNS = 2500
 
@@ -92,7 +98,7 @@ class Family:
         return np.array(sorted(out), dtype=np.int64)
 
 
-@dataclass
+@dataclass(slots=True)
 class Number:
     """A sum of unknowns that a cell shows: some categories of some atoms."""
 
@@ -105,7 +111,7 @@ class Number:
     shown: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """The cells of one family at one unit: they share counts, so they are withheld together."""
 
@@ -118,13 +124,15 @@ class Item:
     cells: list[int] = field(default_factory=list)
     #: a pooled wijk (or gemeente): shown only inside its pool, never published on its own
     phantom: bool = False
+    #: for a pooled item: the item of the pool it went into
+    pool: int = -1
     withheld: bool = False
     #: the largest count of the item (its population): the information a suppression costs
     size: int = 0
     cost: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     indicator: str
     breakdown: str
@@ -191,14 +199,17 @@ class Table:
     noisy: bool = False
     #: number -> [(cell, "num" | "den")]
     exposures: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    _land: dict[int, list[int]] = field(default_factory=dict, repr=False)
 
     def land_numbers(self, family: int) -> list[int]:
-        return [
-            n
-            for it in self.items
-            if it.family == family and it.level is GeoLevel.LAND
-            for n in it.numbers
-        ]
+        if family not in self._land:
+            self._land[family] = [
+                n
+                for it in self.items
+                if it.family == family and it.level is GeoLevel.LAND
+                for n in it.numbers
+            ]
+        return self._land[family]
 
     def make_joint(self, family: int) -> int:
         """Audit ``family`` as one joint LP from now on (e.g. once a national figure is withheld)."""
@@ -345,6 +356,11 @@ class _BlockLP:
         self.highs.changeColsCost(self.n, self.all_cols, cost)
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status not in _SETTLED:
+            # A warm start after rows were added can stall; a cold start settles it.
+            self.highs.clearSolver()
+            self.highs.run()
+            status = self.highs.getModelStatus()
         if status == HighsModelStatus.kOptimal:
             sol = self.highs.getSolution()
             value = float(self.highs.getInfo().objective_function_value)
@@ -402,6 +418,7 @@ class Auditor:
         self.coupling: dict[int, list[_Row]] = {}
         #: (block, land number) -> [lowest, highest] block sum seen at feasible points
         self.seen: dict[tuple[int, int], list[float]] = {}
+        self._pool_max_cache: dict[int, float] = {}
         self.solves = 0
 
     # -- structure helpers ------------------------------------------------------------------
@@ -418,8 +435,11 @@ class Auditor:
         return (pos[:, None] * width + offsets[None, :]).ravel()
 
     def invalidate(self, blocks: Iterable[int]) -> None:
+        blocks = set(blocks)
         for b in blocks:
             self._lps.pop(b, None)
+        for n in [n for n in self._pool_max_cache if self.block_of_number(n) in blocks]:
+            del self._pool_max_cache[n]
 
     def invalidate_items(self, items: Iterable[int]) -> None:
         blocks = {self.table.items[i].block for i in items}
@@ -593,7 +613,10 @@ class Auditor:
             num = t.numbers[n]
             cols = self._block_part(block, num)
             s = float(x[cols].sum())
-            seen = self.seen.setdefault((block, n), [s, s])
+            if (block, n) not in self.seen:
+                true = float(self._true_part(block, num))  # the truth is a feasible point too
+                self.seen[(block, n)] = [true, true]
+            seen = self.seen[(block, n)]
             seen[0], seen[1] = min(seen[0], s), max(seen[1], s)
 
     def _land_numbers(self, family: int) -> list[int]:
@@ -648,10 +671,46 @@ class Auditor:
         hi = math.floor(hi_val + _EPS) if hi_val < INF else INF
         return lo, hi, c_lo, c_hi
 
+    def _pool_number(self, target: Target) -> int | None:
+        """For a pooled wijk's (or gemeente's) count: the same count of its pool, if nothing
+        published but the pool's own sums touches the member (no earlier release cuts it)."""
+        t = self.table
+        num = t.numbers[target.number]
+        item = t.items[num.item]
+        if not item.phantom or item.pool < 0:
+            return None
+        block = item.block
+        if any(pr.block == block for pr in t.prior_rows):
+            return None
+        for n in t.items[item.pool].numbers:
+            if np.array_equal(t.numbers[n].offsets, num.offsets):
+                return n
+        return None
+
+    def _pool_max(self, n: int) -> float:
+        if n not in self._pool_max_cache:
+            block = self.block_of_number(n)
+            num = self.table.numbers[n]
+            cols = self.columns(block, num.atoms, num.offsets)
+            value, x, _duals = self.lp(block).optimize(cols, -1.0)
+            self.solves += 1
+            self._pool_max_cache[n] = -value
+        return self._pool_max_cache[n]
+
     def check(self, target: Target) -> Check:
         block = self.block_of_number(target.number)
         if block == -1:
             raise InternalError("AUDIT_BLOCK", "a national count is audited outside a joint LP")
+        pool_n = self._pool_number(target)
+        if pool_n is not None:
+            # A member of a pool can hold anything from none to all of the pool's count: every
+            # published sum covers the whole pool. So its interval is [0, max of the pool's count].
+            pool_true = self.table.numbers[pool_n].value
+            hi = pool_true if pool_true >= target.hi_req else self._pool_max(pool_n)
+            hi = math.floor(hi + _EPS) if hi < INF else INF
+            lo = -INF if self.table.noisy else 0.0
+            if hi >= target.hi_req - _EPS and lo <= target.lo_req + _EPS:
+                return Check(target, lo, hi, True)
         lo, hi, c_lo, c_hi = self._interval(block, self.lp(block), target, note=True)
         ok_lo = lo <= target.lo_req + _EPS
         ok_hi = hi >= target.hi_req - _EPS

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from indicators.specs import INDICATORS
 from kansenkluis.config import package_data
@@ -83,18 +83,19 @@ class PoolingPolicy(_Section):
     #: ... and the pupils with unknown parents' education are at most this share of the pool
     regio_max_onbekend_share: float = Field(0.20, ge=0, le=1)
 
-    @model_validator(mode="after")
-    def _known_criteria(self) -> PoolingPolicy:
+    @field_validator("wijk_criteria")
+    @classmethod
+    def _known_criteria(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         allowed = set(_WIJK_INDICATORS) | set(_WIJK_POPULATIONS)
-        unknown = [c for c in self.wijk_criteria if c not in allowed]
+        unknown = [c for c in value if c not in allowed]
         if unknown:
             raise ValueError(
                 f"unknown pooling criteria {unknown}; use indicator ids "
                 f"{', '.join(_WIJK_INDICATORS)} or population ids {', '.join(_WIJK_POPULATIONS)}"
             )
-        if not self.wijk_criteria:
+        if not value:
             raise ValueError("name at least one pooling criterion")
-        return self
+        return value
 
 
 def _default_weights() -> dict[str, float]:

@@ -72,12 +72,17 @@ def pool_wijken(
     """
     unit_of: dict[str, str] = {}
     groups: list[PoolingGroup] = []
+    wijken_of: dict[str, list[str]] = {g: [] for g in geography.gemeenten}
+    for w in sorted(geography.wijken):
+        wijken_of[geography.wijken[w].gemeentecode].append(w)
     for gemeentecode in sorted(geography.gemeenten):
-        wijken = geography.wijken_of(gemeentecode)
-        for n, members in enumerate(_pool_gemeente(geography, wijken, criteria, threshold), 1):
+        wijken = wijken_of[gemeentecode]
+        n = 0
+        for members in _pool_gemeente(geography, wijken, criteria, threshold):
             if len(members) == 1:
                 unit_of[members[0]] = members[0]
                 continue
+            n += 1
             code = _group_code(gemeentecode, n)
             name = NAME_SEPARATOR.join(geography.wijken[w].naam for w in members)
             groups.append(

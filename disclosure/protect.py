@@ -17,6 +17,7 @@ Cells (``ReleaseCell``), per indicator and breakdown, in this order: land (``NL`
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ from .policy import Policy, check_not_weaker, policy_dict, policy_hash, weakened
 from .pooling import NAME_SEPARATOR, RegioPooling, WijkPooling, pool_regios, pool_wijken
 from .primary import primary_rule
 from .release import Decision, DPParams, PoolingGroup, ProtectedDraft, ReleaseCell
-from .rounding import percentage, round_count, rounding_interval
+from .rounding import percentage, round_counts, rounding_interval
 from .secondary import SuppressionStats, item_cost, naive_secondary, suppress
 
 _LEVEL_ORDER = {
@@ -113,6 +114,24 @@ def run_protection(
     joint_max_columns: int = JOINT_MAX_COLUMNS,
 ) -> Protection:
     """``protect`` with its working (table, statistics, final audit checks) kept."""
+    # Tens of thousands of small objects: the cyclic garbage collector would rescan the whole
+    # heap over and over (five times the run time nationally); nothing here forms cycles.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_protection(agg, policy, prior, noise, joint_max_columns)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run_protection(
+    agg: AggregateTable,
+    policy: Policy,
+    prior: Sequence[ReleaseCell],
+    noise: object | None,
+    joint_max_columns: int,
+) -> Protection:
     weak = check_not_weaker(policy)
     counts = agg.counts
     dp: DPParams | None = None
@@ -323,6 +342,19 @@ def build_table(
     table = Table(schooljaar, families, values, noisy=noisy)
     base = policy.rounding.base
     gemeente_of_wijk = {w: geo.wijken[w].gemeentecode for w in wijken}
+    wijken_of: dict[str, list[str]] = {g: [] for g in gemeenten}
+    for w in wijken:
+        wijken_of[gemeente_of_wijk[w]].append(w)
+    groups_of: dict[str, dict[str, PoolingGroup]] = {g: {} for g in gemeenten}
+    for group in wijk_pooling.groups:
+        groups_of[str(group.gemeentecode)][group.code] = group
+    # per family and form: its label and offsets, computed once
+    form_offsets = [
+        [(flabel, fam_obj.offsets(bds, cats)) for flabel, bds, cats in layouts[fi][0]]
+        for fi, fam_obj in enumerate(families)
+    ]
+
+    number_form: list[int] = []  # the form (index in its family's layout) of each number
 
     def add_item(
         fam: int,
@@ -335,24 +367,21 @@ def build_table(
         parent_code: str | None,
         phantom: bool = False,
         pooled_into: str | None = None,
+        pool: int = -1,
     ) -> int:
         ii = len(table.items)
-        item = Item(fam, label, level, code, block, phantom=phantom)
+        item = Item(fam, label, level, code, block, phantom=phantom, pool=pool)
         table.items.append(item)
-        forms, cellspecs = layouts[fam]
-        fam_obj = families[fam]
+        cellspecs = layouts[fam][1]
         form_number: dict[int, int] = {}
-        block_values = values[fam][atoms].sum(axis=0)
-        for fi, (flabel, bds, cats) in enumerate(forms):
+        for fi, (flabel, offsets) in enumerate(form_offsets[fam]):
             if flabel != label:
                 continue
-            offsets = fam_obj.offsets(bds, cats)
-            v = int(block_values[offsets].sum())
-            shown = round_count(max(v, 0) if noisy else v, base)
             form_number[fi] = len(table.numbers)
-            table.numbers.append(Number(fam, ii, atoms, offsets, v, shown))
+            # values are filled in below, all numbers of a family at once
+            table.numbers.append(Number(fam, ii, atoms, offsets, 0, 0))
+            number_form.append(fi)
             item.numbers.append(form_number[fi])
-        item.size = max((table.numbers[n].value for n in item.numbers), default=0)
         for cs in cellspecs[label]:
             item.cells.append(len(table.cells))
             table.cells.append(
@@ -398,11 +427,10 @@ def build_table(
                 for code in sorted(regio_groups):
                     group = regio_groups[code]
                     atoms = np.array(sorted(gem_idx[g] for g in group.members), dtype=np.int64)
-                    pools.append(
-                        add_item(
-                            fam, label, GeoLevel.REGIO, code, group.name, atoms, joint_block, None
-                        )
+                    pool_item = add_item(
+                        fam, label, GeoLevel.REGIO, code, group.name, atoms, joint_block, None
                     )
+                    pools.append(pool_item)
                     for gm in group.members:
                         add_item(
                             fam,
@@ -415,6 +443,7 @@ def build_table(
                             pool_of[gm],
                             phantom=True,
                             pooled_into=pool_of[gm],
+                            pool=pool_item,
                         )
                 table.relations.append((land, tuple(pools)))
             continue
@@ -425,7 +454,7 @@ def build_table(
             fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, land_block, None
         )
         for gm in gemeenten:
-            members = [wijk_idx[w] for w in geo.wijken_of(gm)]
+            members = [wijk_idx[w] for w in wijken_of[gm]]
             atoms = np.array(sorted(members), dtype=np.int64)
             block = joint_block if joint else new_block(fam, atoms)
             gem = add_item(
@@ -433,19 +462,18 @@ def build_table(
             )
             gem_items.append(gem)
             units: dict[str, list[int]] = {}
-            for w in geo.wijken_of(gm):
+            for w in wijken_of[gm]:
                 units.setdefault(wijk_pooling.unit_of.get(w, w), []).append(wijk_idx[w])
             unit_items = []
-            groups = {g.code: g for g in wijk_pooling.groups if g.gemeentecode == gm}
+            groups = groups_of[gm]
             for code in sorted(units):
                 unit_atoms = np.array(sorted(units[code]), dtype=np.int64)
                 if code in groups:
-                    unit_items.append(
-                        add_item(
-                            fam, label, GeoLevel.WIJKGROEP, code, groups[code].name, unit_atoms,
-                            block, gm,
-                        )
+                    group_item = add_item(
+                        fam, label, GeoLevel.WIJKGROEP, code, groups[code].name, unit_atoms,
+                        block, gm,
                     )
+                    unit_items.append(group_item)
                     for w in groups[code].members:
                         add_item(
                             fam,
@@ -458,6 +486,7 @@ def build_table(
                             gemeente_of_wijk[w],
                             phantom=True,
                             pooled_into=code,
+                            pool=group_item,
                         )
                 else:
                     unit_items.append(
@@ -468,6 +497,7 @@ def build_table(
                     )
             table.relations.append((gem, tuple(unit_items)))
         table.relations.append((land, tuple(gem_items)))
+    _fill_values(table, form_offsets, number_form, base, noisy)
     # regional families: a pool's total is the sum of its parents' groups, and so is the land's
     for fam, family in enumerate(families):
         if not family.regional:
@@ -482,6 +512,38 @@ def build_table(
             table.relations.append((by_key[(code, TOTAAL)], parts))
     table.index_exposures()
     return table
+
+
+def _fill_values(
+    table: Table,
+    form_offsets: list[list[tuple[str, np.ndarray]]],
+    number_form: list[int],
+    base: int,
+    noisy: bool,
+) -> None:
+    """Every number's exact (or noisy) value and the value it shows when published."""
+    by_family: dict[int, list[int]] = {}
+    for n, num in enumerate(table.numbers):
+        by_family.setdefault(num.family, []).append(n)
+    for fam, numbers in by_family.items():
+        vals = table.values[fam]
+        # item x atom membership as an index list, then one sum per (item, form)
+        per_form = np.zeros((vals.shape[1], len(form_offsets[fam])), dtype=np.int64)
+        for fi, (_label, offsets) in enumerate(form_offsets[fam]):
+            per_form[offsets, fi] = 1
+        atom_form = vals @ per_form  # [atom, form]
+        lengths = np.array([len(table.numbers[n].atoms) for n in numbers])
+        flat_atoms = np.concatenate([table.numbers[n].atoms for n in numbers])
+        flat_forms = np.repeat(np.array([number_form[n] for n in numbers]), lengths)
+        contrib = atom_form[flat_atoms, flat_forms]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        sums = np.add.reduceat(contrib, starts)
+        shown = round_counts(np.maximum(sums, 0) if noisy else sums, base)
+        for n, v, sh in zip(numbers, sums.tolist(), shown.tolist(), strict=True):
+            table.numbers[n].value = v
+            table.numbers[n].shown = sh
+    for item in table.items:
+        item.size = max((table.numbers[n].value for n in item.numbers), default=0)
 
 
 def apply_primary(table: Table, policy: Policy) -> dict[int, Rule]:

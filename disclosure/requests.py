@@ -103,8 +103,13 @@ class AggregateRequest(BaseModel):
     updated_at: str
     checker_token_id: str | None = None
     decision_reason: str | None = None
+    #: comma-separated when several releases (one per school year) answer the request
     release_id: str | None = None
     failure_reason: str | None = None
+
+    @property
+    def release_ids(self) -> list[str]:
+        return [] if not self.release_id else self.release_id.split(",")
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -172,21 +177,28 @@ def decide_request(
         _event(con, request_id, current.state, target, checker_token_id, now, reason=reason)
 
 
-def mark_answered(db_path: Path, request_id: str, release_id: str) -> None:
-    """The sealed worker published ``release_id`` (already in the store) answering the request."""
+def mark_answered(db_path: Path, request_id: str, release_id: str | Sequence[str]) -> None:
+    """The sealed worker published the release(s) answering the request (already stored).
+
+    A request for several school years is answered by one release per year: pass their ids as
+    a list or comma-separated.
+    """
+    ids = _release_ids(release_id)
     now = _now()
     with _transaction(db_path) as con:
         current = _get(con, request_id)
         _require_state(current, RequestState.APPROVED)
-        if con.execute("SELECT 1 FROM releases WHERE id = ?", (release_id,)).fetchone() is None:
-            raise UserError(
-                "RELEASE_NOT_FOUND",
-                "the answering release is not in the release store",
-                hint="save the release before marking the request answered",
-            )
+        for rid in ids:
+            if con.execute("SELECT 1 FROM releases WHERE id = ?", (rid,)).fetchone() is None:
+                raise UserError(
+                    "RELEASE_NOT_FOUND",
+                    "an answering release is not in the release store",
+                    hint="save the release before marking the request answered",
+                )
+        joined = ",".join(ids)
         con.execute(
             "UPDATE aggregate_requests SET state = ?, updated_at = ?, release_id = ? WHERE id = ?",
-            (RequestState.ANSWERED.value, now, release_id, request_id),
+            (RequestState.ANSWERED.value, now, joined, request_id),
         )
         _event(
             con,
@@ -195,7 +207,7 @@ def mark_answered(db_path: Path, request_id: str, release_id: str) -> None:
             RequestState.ANSWERED,
             WORKER_ACTOR,
             now,
-            release_id=release_id,
+            release_id=joined,
         )
 
 
@@ -270,6 +282,31 @@ def request_history(db_path: Path, request_id: str) -> list[dict[str, Any]]:
         con.close()
 
 
+def request_histories(db_path: Path, request_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """``request_history`` of many requests in one read (unknown ids get an empty history)."""
+    out: dict[str, list[dict[str, Any]]] = {rid: [] for rid in request_ids}
+    if not out:
+        return out
+    con = _connect(db_path)
+    try:
+        # one query per chunk: SQLite limits the number of bound parameters
+        ids = list(out)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = con.execute(
+                "SELECT request_id, seq, at, from_state, to_state, actor, reason, release_id "
+                f"FROM request_events WHERE request_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY seq",
+                chunk,
+            ).fetchall()
+            for r in rows:
+                d = dict(r)
+                out[d.pop("request_id")].append(d)
+    finally:
+        con.close()
+    return out
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -318,6 +355,18 @@ def _validate(
             hint="use CBS gemeentecodes such as GM0917",
         )
     return sorted(set(years)), sorted(set(gemeenten))
+
+
+def _release_ids(release_id: str | Sequence[str]) -> list[str]:
+    raw = release_id.split(",") if isinstance(release_id, str) else list(release_id)
+    ids = [r.strip() for r in raw if r.strip()]
+    if not ids:
+        raise UserError(
+            "REQUEST_NO_RELEASE",
+            "an answered request needs the id of the release that answers it",
+            hint="pass the id(s) of the stored release(s)",
+        )
+    return ids
 
 
 def _clean_reason(reason: str, code: str, message: str) -> str:

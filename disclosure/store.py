@@ -12,6 +12,7 @@ Other modules (aggregate requests, API tokens) keep their own tables in the same
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import shutil
@@ -260,10 +261,10 @@ class ReleaseStore:
         status: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Cells of a release as dicts, filtered; in release order."""
         where = ["release_id = ?"]
-        args: list[Any] = [release_id]
+        args: builtins.list[Any] = [release_id]
         for column, value in (
             ("indicator", indicator),
             ("breakdown", breakdown),
@@ -283,10 +284,12 @@ class ReleaseStore:
             args += [limit, offset]
         return [dict(r) for r in self.con.execute(sql, args)]
 
-    def published_cells(self, release_ids: Sequence[str] | None = None) -> list[ReleaseCell]:
+    def published_cells(
+        self, release_ids: Sequence[str] | None = None
+    ) -> builtins.list[ReleaseCell]:
         """Every published cell of the given (default: all) releases: what an attacker holds."""
         sql = f"SELECT {', '.join(_CELL_FIELDS)} FROM cells WHERE status = ?"
-        args: list[Any] = [CellStatus.PUBLISHED.value]
+        args: builtins.list[Any] = [CellStatus.PUBLISHED.value]
         if release_ids is not None:
             sql += f" AND release_id IN ({','.join('?' * len(release_ids))})"
             args += list(release_ids)

@@ -346,7 +346,8 @@ def compute_aggregates(
                     cells.append((*key, counter.pop(key, 0)))
     if counter:
         raise InternalError("REFERENCE_CATEGORY", "a pupil was counted outside the population keys")
-    counts = pd.DataFrame(cells, columns=list(COUNT_COLUMNS)).astype({"count": "int64"})
+    counts = pd.DataFrame(cells, columns=list(COUNT_COLUMNS))
+    counts = counts.astype({**dict.fromkeys(COUNT_COLUMNS[:-1], "str"), "count": "int64"})
     return AggregateTable(
         schooljaar=t,
         counts=counts,

@@ -132,6 +132,9 @@ SMALL_GROEP8: Mapping[str, int] = {
     "GM0957": 340,  # Roermond (Midden-Limburg)
     "GM1711": 190,  # Echt-Susteren (Midden-Limburg)
 }
+#: Pupil-weighted mean SES of each small region (Zuid- and Midden-Limburg sit a little below
+#: the national average).
+SMALL_REGION_SES = -0.15
 #: Adults starting mbo per year at small scale (same share of the cohort as nationally).
 SMALL_ADULT_SHARE = NATIONAL_ADULT_MBO / NATIONAL_GROEP8
 
@@ -266,7 +269,7 @@ def generate(out: Path, scale: str = "small", seed: int = 0, fmt: str = "parquet
         np.random.default_rng(s) for s in streams
     )
     geo = _geography(scale, rng_geo)
-    people = _people(geo, scale, rng_people)
+    people = _people(geo, rng_people)
     _groep8(people, geo, rng_po)
     careers = _careers(people, rng_careers)
     _addresses(people, careers, geo, rng_adres)
@@ -395,6 +398,14 @@ def _geography(scale: str, rng: np.random.Generator) -> _Geo:
         per_gem = gem["gemeentecode"].map(SMALL_GROEP8).fillna(0).to_numpy() / (1 - NO_PO_SHARE)
         cohort = share * per_gem[gi]
         adults = SMALL_ADULT_SHARE * sum(SMALL_GROEP8.values())
+        # Re-centre each region on SMALL_REGION_SES: a whole region drawn far from average
+        # would make the small rates (and its pooling) depend on the seed; the differences
+        # between its gemeenten and wijken stay as drawn.
+        region = corop[gi]
+        mass = np.bincount(region, weights=cohort * keep, minlength=corop.max() + 1)
+        mean_ses = np.bincount(region, weights=ses * cohort * keep, minlength=corop.max() + 1)
+        ses = ses - np.divide(mean_ses, mass, out=np.zeros_like(mass), where=mass > 0)[region]
+        ses = ses + SMALL_REGION_SES
     else:
         keep = np.ones(n_w, bool)
         adults = float(NATIONAL_ADULT_MBO)
@@ -482,7 +493,7 @@ def _logit(p: float | np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _people(geo: _Geo, scale: str, rng: np.random.Generator) -> _People:
+def _people(geo: _Geo, rng: np.random.Generator) -> _People:
     p_wijk = geo.cohort / geo.cohort.sum()
     per_cohort = geo.cohort.sum()
     cohorts = np.arange(FIRST_COHORT, LAST_COHORT + 1)
@@ -776,13 +787,12 @@ def _careers(people: _People, rng: np.random.Generator) -> _Careers:
         leave_vo(e_idx[vmbo_out], _O_DIPLOMA + e_rank[vmbo_out], 0.95)
         # passed havo: a few stack on to vwo 5, most go to hbo, some to mbo
         havo = passed & (e_rank == 3)
-        h_u = ue
-        to_vwo = havo & (h_u < HAVO_TO_VWO)
+        to_vwo = havo & (ue < HAVO_TO_VWO)
         niv[e_idx[to_vwo]], lj[e_idx[to_vwo]] = VWO, 5
-        start_ho(e_idx[havo & (h_u >= HAVO_TO_VWO) & (h_u < HAVO_TO_VWO + 0.72)], HBO)
-        h_mbo = havo & (h_u >= HAVO_TO_VWO + 0.72) & (h_u < HAVO_TO_VWO + 0.85)
+        start_ho(e_idx[havo & (ue >= HAVO_TO_VWO) & (ue < HAVO_TO_VWO + 0.72)], HBO)
+        h_mbo = havo & (ue >= HAVO_TO_VWO + 0.72) & (ue < HAVO_TO_VWO + 0.85)
         start_mbo(e_idx[h_mbo], _O_DIPLOMA + 3)
-        phase[e_idx[havo & (h_u >= HAVO_TO_VWO + 0.85)]] = _GONE
+        phase[e_idx[havo & (ue >= HAVO_TO_VWO + 0.85)]] = _GONE
         # passed vwo: wo or hbo
         vwo = passed & (e_rank == 4)
         start_ho(e_idx[vwo & (ue < 0.68)], WO)
@@ -814,7 +824,7 @@ def _careers(people: _People, rng: np.random.Generator) -> _Careers:
         c3 = c2 + p_zit
         c4 = c3 + p_leave
         up, down = ub < c1, (ub >= c1) & (ub < c2)
-        zit = (ub >= c2) & (ub < c3)
+        # c2 <= u < c3: zittenblijven, niveau and leerjaar stay as they are
         out = (ub >= c3) & (ub < c4)
         on = ub >= c4
         b_niv, b_lj = v_niv[bb], v_lj[bb]
@@ -825,7 +835,6 @@ def _careers(people: _People, rng: np.random.Generator) -> _Careers:
         down_niv = _DOWN[b_niv]
         down_lj = np.minimum(b_lj + 1, _FINAL_LJ[np.maximum(down_niv, 0)])
         niv[b_idx[down]], lj[b_idx[down]] = down_niv[down], down_lj[down]
-        del zit  # zittenblijvers keep niveau and leerjaar
         leave_vo(b_idx[out], _O_DROPOUT + b_rank[out], 0.85)
         lj[b_idx[on]] += 1
 
@@ -1232,10 +1241,13 @@ def _write(table: pa.Table, path: Path, fmt: str) -> None:
         pyreadstat.write_sav(frame, str(path))
 
 
-def _sav_column(column: pa.ChunkedArray) -> np.ndarray:
-    """SPSS has numbers and strings only: booleans become 0/1, a missing string is empty."""
+def _sav_column(column: pa.ChunkedArray) -> pd.Series:
+    """SPSS has numbers and strings only: booleans become 0/1, a missing string is empty.
+
+    Strings stay plain Python objects: pyreadstat reads an Arrow-backed column far slower.
+    """
     if pa.types.is_boolean(column.type):
-        return column.to_numpy().astype(np.int8)
+        return pd.Series(column.to_numpy().astype(np.int8))
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return np.asarray(column.fill_null("").to_pylist(), dtype=object)
-    return column.to_numpy()
+        return pd.Series(column.fill_null("").to_pylist(), dtype=object)
+    return pd.Series(column.to_numpy())

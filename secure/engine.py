@@ -1,14 +1,16 @@
-"""The fast indicator engine: one set-based DuckDB statement per population (SPEC §3).
+"""The fast indicator engine on DuckDB: a few set-based SQL statements per reference year.
 
-Each statement puts every pupil of a population in exactly one outcome category (the categories
-of ``indicators.specs.POPULATIONS``) and counts pupils per breakdown x category x wijk. Pupils
-that are not in the population for a reason worth reporting get a pseudo-category starting
-with ``~`` and pupils that cannot be placed in a wijk get a pseudo-wijk starting with ``~``;
-both end up in the run report, never in a cell. Only these counts leave the statements: no row
-of microdata is ever returned to Python.
+``VO_SQL`` finds each pupil's hoofdinschrijving in t and t+1 (and age) once; then one counting
+statement holds one SELECT per population (``POPULATION_SQL``, read them next to SPEC §3 and
+``indicators.specs``), puts each member of each population in exactly one outcome category,
+places it in the wijk of its adres in t and counts per population x breakdown x category x wijk.
+Pupils that are not in a population for a reason worth reporting get a pseudo-category starting
+with ``~``, and members that cannot be placed in a wijk a pseudo-wijk starting with ``~``; both
+end up in the run report, never in a cell. Only these grouped counts leave DuckDB: no row of
+microdata is ever returned to Python. Print ``count_sql()`` to review the whole statement.
 
-The SQL is written to be read by a statistician next to SPEC §3. ``indicators.reference`` is
-the plain-pandas reference engine that the property tests hold this one to.
+``indicators.reference`` is the plain-Python reference engine that the spec and property tests
+hold this one to.
 """
 
 from __future__ import annotations
@@ -52,11 +54,11 @@ SQL_TYPES: Mapping[str, Mapping[str, str]] = {
 }
 
 # Temporary objects live only during one compute_aggregates call and are dropped afterwards.
-_TEMP_TABLES = ("_kk_niveau", "_kk_ouderniveau", "_kk_wijk", "_kk_adres", "_kk_vo", "_kk_t1")
+_TEMP_TABLES = ("_kk_niveau", "_kk_ouderniveau", "_kk_wijk", "_kk_vo")
 
 
 def _literal(value: object) -> str:
-    """SQL literal for a value from our own code tables (never from microdata)."""
+    """SQL literal for a value from our own code lists (never from microdata)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -65,215 +67,219 @@ def _literal(value: object) -> str:
         return str(value)
     text = str(value)
     if "'" in text:
-        raise InternalError("ENGINE_CODE_TABLE", "a code table value contains a quote")
+        raise InternalError("ENGINE_CODE_TABLE", "a code list value contains a quote")
     return f"'{text}'"
 
 
 def _values_table(name: str, columns: str, rows: list[tuple[object, ...]]) -> str:
     values = ",\n  ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
-    return f"CREATE TEMP TABLE {name} AS SELECT * FROM (VALUES\n  {values}\n) AS v({columns})"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM (VALUES\n  {values}\n)"
+        f" AS v({columns})"
+    )
 
 
-def _code_tables(geography: Geography) -> list[str]:
-    """The SPEC §2 code lists as small lookup tables, straight from ``kansenkluis.domain``."""
+def _code_tables(con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
+    """The SPEC §2 code lists as small lookup tables, straight from ``kansenkluis.domain``,
+    and the wijken of the geography (group keys come from there, never from the data)."""
     niveau = [
-        (
-            code,
-            pos,
-            SINGLE_LEVEL_RANK.get(code),
-            ORIGIN_GROUP.get(code),
-            code in HAVO_VWO_LEVELS,
-        )
+        (code, pos, SINGLE_LEVEL_RANK.get(code), ORIGIN_GROUP.get(code), code in HAVO_VWO_LEVELS)
         for code, pos in ADVICE_POSITION.items()
     ]
     ouder = [(code, order, PARENT_GROUP[code]) for order, code in enumerate(OPLEIDINGSNIVEAUS)]
-    wijken = [(code,) for code in sorted(geography.wijken)]
-    statements = [
-        # code: advice/level code; positie: advice position 0-9; rang: single-level rank 1-5
-        # (NULL for pro and combined classes); herkomst: origin group; havo_vwo: counts as
-        # havo/vwo for opleidingsmobiliteit.
-        _values_table("_kk_niveau", "code, positie, rang, herkomst, havo_vwo", niveau),
-        # orde: order of opleidingsniveau (higher is more education); groep: parents' group.
-        _values_table("_kk_ouderniveau", "code, orde, groep", ouder),
-    ]
-    if wijken:
-        statements.append(_values_table("_kk_wijk", "wijkcode", wijken))
-    else:
-        statements.append("CREATE TEMP TABLE _kk_wijk (wijkcode VARCHAR)")
-    return statements
+    # code: advice/level code; positie: advice position 0-9; rang: single-level rank 1-5 (NULL
+    # for pro and combined classes); herkomst: origin group; havo_vwo: counts as havo/vwo for
+    # opleidingsmobiliteit.
+    con.execute(_values_table("_kk_niveau", "code, positie, rang, herkomst, havo_vwo", niveau))
+    # orde: order of opleidingsniveau (higher is more education); groep: parents' group.
+    con.execute(_values_table("_kk_ouderniveau", "code, orde, groep", ouder))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _kk_wijk AS SELECT unnest($wijken::VARCHAR[]) AS wijkcode",
+        {"wijken": sorted(geography.wijken)},
+    )
 
 
-#: The wijk of every person with an adres row in t, or the reason it cannot be used.
-ADRES_SQL = """
-CREATE TEMP TABLE _kk_adres AS
-WITH per_persoon AS (
-    SELECT rin, min(wijkcode) AS wijkcode, max(wijkcode) AS andere_wijkcode
-    FROM adres
-    WHERE schooljaar = $t AND wijkcode IS NOT NULL
-    GROUP BY rin
-)
-SELECT p.rin,
-       CASE WHEN p.wijkcode <> p.andere_wijkcode THEN '~ambiguous_address'
-            WHEN w.wijkcode IS NULL THEN '~unknown_wijk'
-            ELSE p.wijkcode END AS geo
-FROM per_persoon p LEFT JOIN _kk_wijk w ON w.wijkcode = p.wijkcode
-"""
-
-#: The hoofdinschrijving (main vo enrolment) of every pupil in t and in t+1: the row with the
-#: highest advice position, then the highest leerjaar.
+#: One row per pupil enrolled in vo in t or t+1: the hoofdinschrijving (main enrolment) of
+#: each year, i.e. the row with the highest advice position, then the highest leerjaar; and,
+#: for pupils enrolled in t, their age on 1 October of t from persoon.
+#: The pair (positie, leerjaar) is packed into one BIGINT ``sleutel`` so that a plain max()
+#: finds the highest pair (a struct max gives the same answer, about 1.7 times slower):
+#: positie in the high 32 bits, leerjaar + 2^31 (never negative) in the low 32 bits.
 VO_SQL = """
-CREATE TEMP TABLE _kk_vo AS
-WITH hoofd AS (
-    SELECT v.rin, v.schooljaar,
-           max({'positie': n.positie, 'leerjaar': coalesce(v.leerjaar, 0)}) AS inschrijving
+CREATE OR REPLACE TEMP TABLE _kk_vo AS
+WITH inschrijving AS (
+    SELECT v.rin,
+           max(n.positie::BIGINT * 4294967296 + coalesce(v.leerjaar, 0) + 2147483648)
+               FILTER (WHERE v.schooljaar = $t) AS sleutel_t,
+           max(n.positie::BIGINT * 4294967296 + coalesce(v.leerjaar, 0) + 2147483648)
+               FILTER (WHERE v.schooljaar = $t + 1) AS sleutel_t1
     FROM vo_inschrijving v JOIN _kk_niveau n ON n.code = v.niveau
     WHERE v.schooljaar IN ($t, $t + 1)
-    GROUP BY v.rin, v.schooljaar
+    GROUP BY v.rin
+),
+leeftijd AS (  -- several persoon rows: aged 14 if any of them says so
+    SELECT p.rin,
+           bool_or($t - p.geboortejaar - CASE WHEN p.geboortemaand >= 10 THEN 1 ELSE 0 END = 14)
+               AS veertien
+    FROM persoon p SEMI JOIN inschrijving i ON i.rin = p.rin AND i.sleutel_t IS NOT NULL
+    WHERE p.geboortejaar IS NOT NULL AND p.geboortemaand IS NOT NULL
+    GROUP BY p.rin
 )
-SELECT h.rin, h.schooljaar, n.code AS niveau, n.positie, n.rang, n.herkomst, n.havo_vwo,
-       h.inschrijving.leerjaar AS leerjaar
-FROM hoofd h JOIN _kk_niveau n ON n.positie = h.inschrijving.positie
+SELECT i.rin,
+       nt.code AS niveau_t, nt.rang AS rang_t, nt.herkomst AS herkomst_t,
+       nt.havo_vwo AS havo_vwo_t,
+       ((i.sleutel_t & 4294967295) - 2147483648)::INTEGER AS leerjaar_t,
+       n1.code AS niveau_t1, n1.rang AS rang_t1,
+       ((i.sleutel_t1 & 4294967295) - 2147483648)::INTEGER AS leerjaar_t1,
+       l.rin IS NOT NULL AS leeftijd_bekend, coalesce(l.veertien, FALSE) AS veertien
+FROM inschrijving i
+LEFT JOIN _kk_niveau nt ON nt.positie = i.sleutel_t >> 32
+LEFT JOIN _kk_niveau n1 ON n1.positie = i.sleutel_t1 >> 32
+LEFT JOIN leeftijd l ON l.rin = i.rin
 """
 
-#: Everyone enrolled anywhere in education in t+1 (for the 'found next year' link counts).
-T1_SQL = """
-CREATE TEMP TABLE _kk_t1 AS
-SELECT rin FROM _kk_vo WHERE schooljaar = $t + 1
-UNION
-SELECT rin FROM mbo_inschrijving WHERE schooljaar = $t + 1
-UNION
-SELECT rin FROM ho_inschrijving WHERE schooljaar = $t + 1
-"""
-
-#: Each population statement returns (breakdown, category, geo, link, n). ``link`` is a
-#: population-specific yes/no that only feeds the run report.
+#: Each population is one SELECT that gives every pupil it concerns once, as
+#: (rin, breakdown, category, link). A category starting with ``~`` marks a pupil who is not in
+#: the population for a reason the run report counts; ``link`` is a yes/no per population that
+#: only feeds the run report.
 POPULATION_SQL: Mapping[PopulationId, str] = {
     # Groep 8: advice positions of schooladvies (s), toetsadvies (o) and advies_definitief (d).
+    # A pupil with several rows gets the highest outcome.
     PopulationId.GROEP8: """
-WITH rij AS (
-    SELECT a.rin,
-           CASE WHEN s.positie IS NULL OR o.positie IS NULL THEN -1  -- not both advices
-                WHEN o.positie <= s.positie THEN 0                  -- geen heroverweging
-                WHEN d.positie > s.positie THEN 2                   -- met bijstelling
-                ELSE 1                                              -- zonder bijstelling
-           END AS uitkomst
+    SELECT a.rin, 'totaal' AS breakdown,
+           CASE max(CASE WHEN s.positie IS NULL OR o.positie IS NULL THEN -1
+                         WHEN o.positie <= s.positie THEN 0
+                         WHEN d.positie > s.positie THEN 2
+                         ELSE 1 END)
+                WHEN -1 THEN '~missing_advice'
+                WHEN 0 THEN 'geen_heroverweging'
+                WHEN 1 THEN 'heroverweging_zonder_bijstelling'
+                ELSE 'heroverweging_met_bijstelling' END AS category,
+           FALSE AS link
     FROM po_advies a
     LEFT JOIN _kk_niveau s ON s.code = a.schooladvies
     LEFT JOIN _kk_niveau o ON o.code = a.toetsadvies
     LEFT JOIN _kk_niveau d ON d.code = a.advies_definitief
     WHERE a.schooljaar = $t
-),
-leerling AS (  -- a pupil with several rows: the highest outcome counts
-    SELECT rin, max(uitkomst) AS uitkomst FROM rij GROUP BY rin
-)
-SELECT 'totaal' AS breakdown,
-       CASE uitkomst WHEN -1 THEN '~missing_advice'
-                     WHEN 0 THEN 'geen_heroverweging'
-                     WHEN 1 THEN 'heroverweging_zonder_bijstelling'
-                     ELSE 'heroverweging_met_bijstelling' END AS category,
-       coalesce(a.geo, '~no_address') AS geo,
-       FALSE AS link,
-       count(*) AS n
-FROM leerling l LEFT JOIN _kk_adres a ON a.rin = l.rin
-GROUP BY ALL
-""",
+    GROUP BY a.rin""",
     # Passed vmbo_gt exam in t; outcome: hoofdinschrijving in t+1 at niveau havo.
     PopulationId.VMBO_GT_GESLAAGD: """
-WITH geslaagd AS (
-    SELECT DISTINCT rin FROM vo_examen
-    WHERE schooljaar = $t AND niveau = 'vmbo_gt' AND geslaagd
-)
-SELECT 'totaal' AS breakdown,
-       CASE WHEN v.niveau = 'havo' THEN 'havo' ELSE 'geen_havo' END AS category,
-       coalesce(a.geo, '~no_address') AS geo,
-       f.rin IS NOT NULL AS link,
-       count(*) AS n
-FROM geslaagd g
-LEFT JOIN _kk_vo v ON v.rin = g.rin AND v.schooljaar = $t + 1
-LEFT JOIN _kk_t1 f ON f.rin = g.rin
-LEFT JOIN _kk_adres a ON a.rin = g.rin
-GROUP BY ALL
-""",
+    SELECT g.rin, 'totaal' AS breakdown,
+           CASE WHEN v.niveau_t1 = 'havo' THEN 'havo' ELSE 'geen_havo' END AS category,
+           f.rin IS NOT NULL AS link
+    FROM (SELECT DISTINCT rin FROM vo_examen
+          WHERE schooljaar = $t AND niveau = 'vmbo_gt' AND geslaagd) g
+    LEFT JOIN _kk_vo v ON v.rin = g.rin
+    LEFT JOIN volgend_jaar f ON f.rin = g.rin""",
     # mbo diploma at niveau 4 in t; outcome: ho_inschrijving of soort hbo in t+1.
     PopulationId.MBO4_DIPLOMA: """
-WITH diploma AS (
-    SELECT DISTINCT rin FROM mbo_diploma WHERE schooljaar = $t AND niveau = 4
-),
-hbo AS (
-    SELECT DISTINCT rin FROM ho_inschrijving WHERE schooljaar = $t + 1 AND soort = 'hbo'
-)
-SELECT 'totaal' AS breakdown,
-       CASE WHEN h.rin IS NOT NULL THEN 'hbo' ELSE 'geen_hbo' END AS category,
-       coalesce(a.geo, '~no_address') AS geo,
-       f.rin IS NOT NULL AS link,
-       count(*) AS n
-FROM diploma d
-LEFT JOIN hbo h ON h.rin = d.rin
-LEFT JOIN _kk_t1 f ON f.rin = d.rin
-LEFT JOIN _kk_adres a ON a.rin = d.rin
-GROUP BY ALL
-""",
-    # Candidates: hoofdinschrijving in t in leerjaar >= 3 at a single level (rank 1-5).
-    # They leave the population with a passed exam in t or without enrolment in t+1; the rest
-    # is compared with their hoofdinschrijving in t+1 (n).
+    SELECT d.rin, 'totaal' AS breakdown,
+           CASE WHEN h.rin IS NOT NULL THEN 'hbo' ELSE 'geen_hbo' END AS category,
+           f.rin IS NOT NULL AS link
+    FROM (SELECT DISTINCT rin FROM mbo_diploma WHERE schooljaar = $t AND niveau = 4) d
+    LEFT JOIN (SELECT DISTINCT rin FROM ho_inschrijving
+               WHERE schooljaar = $t + 1 AND soort = 'hbo') h ON h.rin = d.rin
+    LEFT JOIN volgend_jaar f ON f.rin = d.rin""",
+    # Candidates: hoofdinschrijving in t in leerjaar >= 3 at a single level (rank 1-5). They
+    # leave the population with a passed exam in t or without vo enrolment in t+1.
     PopulationId.TRANSITIE: """
-WITH geslaagd AS (
-    SELECT DISTINCT rin FROM vo_examen WHERE schooljaar = $t AND geslaagd
-)
-SELECT k.herkomst AS breakdown,
-       CASE WHEN g.rin IS NOT NULL THEN '~passed_exam'
-            WHEN n.rin IS NULL THEN '~not_enrolled_next_year'
-            WHEN n.rang > k.rang THEN 'opstroom'
-            WHEN n.rang < k.rang THEN 'afstroom'
-            WHEN n.niveau = k.niveau AND n.leerjaar = k.leerjaar THEN 'zittenblijven'
-            ELSE 'overig' END AS category,
-       coalesce(a.geo, '~no_address') AS geo,
-       FALSE AS link,
-       count(*) AS n
-FROM _kk_vo k
-LEFT JOIN geslaagd g ON g.rin = k.rin
-LEFT JOIN _kk_vo n ON n.rin = k.rin AND n.schooljaar = $t + 1
-LEFT JOIN _kk_adres a ON a.rin = k.rin
-WHERE k.schooljaar = $t AND k.leerjaar >= 3 AND k.rang IS NOT NULL
-GROUP BY ALL
-""",
+    SELECT v.rin, v.herkomst_t AS breakdown,
+           CASE WHEN g.rin IS NOT NULL THEN '~passed_exam'
+                WHEN v.niveau_t1 IS NULL THEN '~not_enrolled_next_year'
+                WHEN v.rang_t1 > v.rang_t THEN 'opstroom'
+                WHEN v.rang_t1 < v.rang_t THEN 'afstroom'
+                WHEN v.niveau_t1 = v.niveau_t AND v.leerjaar_t1 = v.leerjaar_t
+                    THEN 'zittenblijven'
+                ELSE 'overig' END AS category,
+           FALSE AS link
+    FROM _kk_vo v
+    LEFT JOIN (SELECT DISTINCT rin FROM vo_examen WHERE schooljaar = $t AND geslaagd) g
+        ON g.rin = v.rin
+    WHERE v.leerjaar_t >= 3 AND v.rang_t IS NOT NULL""",
     # Hoofdinschrijving in t and aged 14 on 1 October of t. Breakdown: the parents' group of
     # the highest known opleidingsniveau of any parent named in kind_ouder.
     PopulationId.VEERTIENJARIGEN: """
-WITH veertien AS (
-    SELECT DISTINCT p.rin
-    FROM persoon p
-    WHERE p.geboortemaand IS NOT NULL
-      AND $t - p.geboortejaar - CASE WHEN p.geboortemaand >= 10 THEN 1 ELSE 0 END = 14
-),
-leerling AS (
-    SELECT v.rin, v.havo_vwo FROM _kk_vo v JOIN veertien USING (rin) WHERE v.schooljaar = $t
-),
-ouder AS (
-    SELECT k.rin, o.ouder
-    FROM kind_ouder k JOIN leerling l ON l.rin = k.rin,
-         unnest([k.rin_ouder1, k.rin_ouder2]) AS o(ouder)
-    WHERE o.ouder IS NOT NULL AND o.ouder <> ''
-),
-ouders AS (
-    SELECT o.rin, max(n.orde) AS hoogste
-    FROM ouder o
-    LEFT JOIN hoogste_opleiding h ON h.rin = o.ouder
-    LEFT JOIN _kk_ouderniveau n ON n.code = h.opleidingsniveau
-    GROUP BY o.rin
-)
-SELECT coalesce(n.groep, 'onbekend') AS breakdown,
-       CASE WHEN l.havo_vwo THEN 'havo_vwo' ELSE 'overig' END AS category,
-       coalesce(a.geo, '~no_address') AS geo,
-       o.rin IS NOT NULL AS link,
-       count(*) AS n
-FROM leerling l
-LEFT JOIN ouders o ON o.rin = l.rin
-LEFT JOIN _kk_ouderniveau n ON n.orde = o.hoogste
-LEFT JOIN _kk_adres a ON a.rin = l.rin
-GROUP BY ALL
-""",
+    SELECT v.rin, coalesce(n.groep, 'onbekend') AS breakdown,
+           CASE WHEN v.havo_vwo_t THEN 'havo_vwo' ELSE 'overig' END AS category,
+           o.rin IS NOT NULL AS link
+    FROM _kk_vo v
+    LEFT JOIN (SELECT DISTINCT rin FROM ouder) o ON o.rin = v.rin
+    LEFT JOIN (SELECT o.rin, max(n.orde) AS hoogste
+               FROM ouder o JOIN ouder_niveau n ON n.ouder = o.ouder
+               GROUP BY o.rin) h ON h.rin = v.rin
+    LEFT JOIN _kk_ouderniveau n ON n.orde = h.hoogste
+    WHERE v.niveau_t IS NOT NULL AND v.veertien""",
 }
+
+#: Every member of every population, placed in the wijk of its adres in t (or a ``~`` reason:
+#: no adres row in t, rows naming more than one wijk, a wijkcode outside the geography), and
+#: counted per population x breakdown x category x wijk.
+COUNT_SQL = """
+WITH stapelaar AS (  -- members of the two stapelen populations
+    SELECT rin FROM vo_examen WHERE schooljaar = $t AND niveau = 'vmbo_gt' AND geslaagd
+    UNION
+    SELECT rin FROM mbo_diploma WHERE schooljaar = $t AND niveau = 4
+),
+volgend_jaar AS (  -- those of them enrolled in vo, mbo or ho in t+1
+    SELECT v.rin FROM _kk_vo v SEMI JOIN stapelaar s ON s.rin = v.rin
+    WHERE v.niveau_t1 IS NOT NULL
+    UNION
+    SELECT m.rin FROM mbo_inschrijving m SEMI JOIN stapelaar s ON s.rin = m.rin
+    WHERE m.schooljaar = $t + 1
+    UNION
+    SELECT h.rin FROM ho_inschrijving h SEMI JOIN stapelaar s ON s.rin = h.rin
+    WHERE h.schooljaar = $t + 1
+),
+veertien AS (
+    SELECT rin FROM _kk_vo WHERE niveau_t IS NOT NULL AND veertien
+),
+kind AS (  -- the kind_ouder rows of the veertienjarigen, read once
+    SELECT k.rin, k.rin_ouder1, k.rin_ouder2
+    FROM kind_ouder k SEMI JOIN veertien v ON v.rin = k.rin
+),
+ouder AS (  -- the parents named for each veertienjarige, one row per parent slot
+    SELECT rin, rin_ouder1 AS ouder FROM kind WHERE rin_ouder1 IS NOT NULL AND rin_ouder1 <> ''
+    UNION ALL
+    SELECT rin, rin_ouder2 AS ouder FROM kind WHERE rin_ouder2 IS NOT NULL AND rin_ouder2 <> ''
+),
+ouder_niveau AS (  -- the known levels of those parents only
+    SELECT h.rin AS ouder, n.orde
+    FROM hoogste_opleiding h
+    SEMI JOIN ouder o ON o.ouder = h.rin
+    JOIN _kk_ouderniveau n ON n.code = h.opleidingsniveau
+),
+{populations},
+leden AS (
+    {union}
+),
+adres_t AS (
+    SELECT a.rin, min(a.wijkcode) AS wijkcode, max(a.wijkcode) AS andere_wijkcode
+    FROM adres a SEMI JOIN leden l ON l.rin = a.rin
+    WHERE a.schooljaar = $t AND a.wijkcode IS NOT NULL
+    GROUP BY a.rin
+)
+SELECT l.populatie, l.breakdown, l.category,
+       CASE WHEN a.rin IS NULL THEN '~no_address'
+            WHEN a.wijkcode <> a.andere_wijkcode THEN '~ambiguous_address'
+            WHEN w.wijkcode IS NULL THEN '~unknown_wijk'
+            ELSE a.wijkcode END AS geo,
+       l.link,
+       count(*) AS n
+FROM leden l
+LEFT JOIN adres_t a ON a.rin = l.rin
+LEFT JOIN _kk_wijk w ON w.wijkcode = a.wijkcode
+GROUP BY ALL
+"""
+
+
+def count_sql() -> str:
+    """The full counting statement, with one CTE per population (for review: print it)."""
+    populations = ",\n".join(f"{pop.value} AS ({sql}\n)" for pop, sql in POPULATION_SQL.items())
+    union = "\n    UNION ALL\n    ".join(
+        f"SELECT '{pop.value}' AS populatie, * FROM {pop.value}" for pop in POPULATION_SQL
+    )
+    return COUNT_SQL.format(populations=populations, union=union)
+
 
 #: Pseudo-categories of pupils who are not in a population, and their run-report key.
 EXCLUSION_REPORT_KEYS: Mapping[str, str] = {
@@ -291,14 +297,11 @@ LINK_REPORT_KEYS: Mapping[PopulationId, str] = {
 
 #: Counts about the vo enrolment of t and t+1 as a whole (run report only).
 VO_REPORT_SQL = """
-SELECT
-    count(*) FILTER (WHERE v.schooljaar = $t) AS vo_pupils_t,
-    count(*) FILTER (WHERE v.schooljaar = $t + 1) AS vo_pupils_t_plus_1,
-    count(*) FILTER (WHERE v.schooljaar = $t AND NOT EXISTS (
-        SELECT 1 FROM persoon p
-        WHERE p.rin = v.rin AND p.geboortejaar IS NOT NULL AND p.geboortemaand IS NOT NULL
-    )) AS vo_pupils_t_age_unknown
-FROM _kk_vo v
+SELECT count(*) FILTER (WHERE niveau_t IS NOT NULL) AS vo_pupils_t,
+       count(*) FILTER (WHERE niveau_t1 IS NOT NULL) AS vo_pupils_t_plus_1,
+       count(*) FILTER (WHERE niveau_t IS NOT NULL AND NOT leeftijd_bekend)
+           AS vo_pupils_t_age_unknown
+FROM _kk_vo
 """
 
 
@@ -315,13 +318,10 @@ def compute_aggregates(
     """
     params = {"t": int(schooljaar)}
     try:
-        for statement in _code_tables(geography):
-            con.execute(statement)
-        con.execute(ADRES_SQL, params)
+        _code_tables(con, geography)
         con.execute(VO_SQL, params)
-        con.execute(T1_SQL, params)
-        grouped = {pop: con.execute(sql, params).fetchall() for pop, sql in POPULATION_SQL.items()}
-        vo_report = con.execute(VO_REPORT_SQL, params).fetchone()
+        grouped = con.execute(count_sql(), params).fetchall()
+        vo_report = con.execute(VO_REPORT_SQL).fetchone()
     finally:
         for name in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -331,8 +331,8 @@ def compute_aggregates(
         keys = ("vo_pupils_t", "vo_pupils_t_plus_1", "vo_pupils_t_age_unknown")
         report.update({key: int(n or 0) for key, n in zip(keys, vo_report, strict=True)})
     cells: dict[tuple[str, str, str, str], int] = {}
-    for pop, rows in grouped.items():
-        _tally(pop, rows, report, cells)
+    for populatie, *row in grouped:
+        _tally(PopulationId(populatie), row, report, cells)
     return AggregateTable(
         schooljaar=int(schooljaar),
         counts=_complete(cells, geography),
@@ -344,37 +344,37 @@ def compute_aggregates(
 
 def _tally(
     pop: PopulationId,
-    rows: list[tuple[Any, ...]],
+    row: list[Any],
     report: dict[str, int],
     cells: dict[tuple[str, str, str, str], int],
 ) -> None:
-    """Add one population's grouped counts to the run report and the wijk cells."""
+    """Add one grouped count of one population to the run report or to a wijk cell."""
     p = pop.value
-    spec = POPULATIONS[pop]
+    breakdown, category, geo, link, n = row
+    if pop is PopulationId.TRANSITIE:
+        report["transitie_candidates"] += n
+    if category.startswith("~"):  # not in the population
+        if category not in EXCLUSION_REPORT_KEYS:
+            raise InternalError("ENGINE_REPORT_KEY", f"{p}: unexpected exclusion")
+        report[EXCLUSION_REPORT_KEYS[category]] += n
+        return
+    report[f"{p}_population"] += n
     link_key = LINK_REPORT_KEYS.get(pop)
-    for breakdown, category, geo, link, n in rows:
-        if pop is PopulationId.TRANSITIE:
-            report["transitie_candidates"] += n
-        if category.startswith("~"):  # not in the population
-            if category not in EXCLUSION_REPORT_KEYS:
-                raise InternalError("ENGINE_REPORT_KEY", f"{p}: unexpected exclusion")
-            report[EXCLUSION_REPORT_KEYS[category]] += n
-            continue
-        report[f"{p}_population"] += n
-        if link and link_key:
-            report[link_key] += n
-        if pop is PopulationId.VEERTIENJARIGEN and breakdown != "onbekend":
-            report["veertienjarigen_parents_education_known"] += n
-        if geo.startswith("~"):  # in the population, but not in a wijk
-            if geo[1:] not in LEFT_OUT_REASONS:
-                raise InternalError("ENGINE_REPORT_KEY", f"{p}: unexpected address reason")
-            report[f"{p}_left_out_{geo[1:]}"] += n
-            continue
-        if breakdown not in spec.breakdowns or category not in spec.categories:
-            raise InternalError("ENGINE_CATEGORY", f"{p}: a pupil fell outside the categories")
-        report[f"{p}_counted"] += n
-        key = (p, breakdown, category, geo)
-        cells[key] = cells.get(key, 0) + n
+    if link and link_key:
+        report[link_key] += n
+    if pop is PopulationId.VEERTIENJARIGEN and breakdown != "onbekend":
+        report["veertienjarigen_parents_education_known"] += n
+    if geo.startswith("~"):  # in the population, but not in a wijk
+        if geo[1:] not in LEFT_OUT_REASONS:
+            raise InternalError("ENGINE_REPORT_KEY", f"{p}: unexpected address reason")
+        report[f"{p}_left_out_{geo[1:]}"] += n
+        return
+    spec = POPULATIONS[pop]
+    if breakdown not in spec.breakdowns or category not in spec.categories:
+        raise InternalError("ENGINE_CATEGORY", f"{p}: a pupil fell outside the categories")
+    report[f"{p}_counted"] += n
+    key = (p, breakdown, category, geo)
+    cells[key] = cells.get(key, 0) + n
 
 
 def _complete(cells: Mapping[tuple[str, str, str, str], int], geography: Geography) -> pd.DataFrame:
@@ -395,7 +395,7 @@ def _complete(cells: Mapping[tuple[str, str, str, str], int], geography: Geograp
     if sum(row[-1] for row in rows) != sum(cells.values()):
         raise InternalError("ENGINE_GRID", "counts did not line up with the population keys")
     counts = pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
-    return counts.astype({"count": "int64"})
+    return counts.astype({**dict.fromkeys(COUNT_COLUMNS[:-1], "str"), "count": "int64"})
 
 
 def connect_frames(
@@ -439,4 +439,4 @@ def _python_values(column: pd.Series, sql_type: str) -> list[object]:
     return [None if pd.isna(v) else convert(v) for v in column.tolist()]
 
 
-__all__ = ["POPULATION_SQL", "SQL_TYPES", "compute_aggregates", "connect_frames"]
+__all__ = ["POPULATION_SQL", "SQL_TYPES", "compute_aggregates", "connect_frames", "count_sql"]

@@ -17,8 +17,8 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -63,13 +63,15 @@ CHECK_ORDER: tuple[str, ...] = (
 )
 
 #: Plausible age on 1 October of ``schooljaar`` per table (inclusive).
+#: Wide on purpose: they catch a wrong birth year or school year, not an unusual school career
+#: (the national synthetic data, like CBS data, has havo-5 pupils of 26).
 AGE_RANGES: Mapping[str, tuple[int, int]] = {
     "po_advies": (9, 15),
-    "vo_inschrijving": (10, 23),
-    "vo_examen": (13, 25),
-    "mbo_inschrijving": (14, 70),
-    "mbo_diploma": (14, 70),
-    "ho_inschrijving": (15, 80),
+    "vo_inschrijving": (10, 30),
+    "vo_examen": (12, 30),
+    "mbo_inschrijving": (14, 75),
+    "mbo_diploma": (14, 75),
+    "ho_inschrijving": (15, 90),
 }
 #: A parent is born at least this many and at most this many years before the child.
 PARENT_AGE_GAP: tuple[int, int] = (12, 70)
@@ -287,12 +289,19 @@ class _FileProblem(Exception):
         self.problem = problem
 
 
-def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Any Arrow column as trimmed UTF-8 text with NULL for empty (format-independent checks)."""
+def _normalise(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Any Arrow column as text, integer or boolean; trimming and parsing happen in DuckDB."""
     t = col.type
     if pa.types.is_dictionary(t):
         col = col.cast(t.value_type)
         t = col.type
+    if (
+        pa.types.is_integer(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+    ):
+        return col
     if pa.types.is_floating(t):
         # SPSS and pandas store whole numbers (and numeric keys) as floats: 2022.0 means 2022.
         col = pc.if_else(pc.is_nan(col), pa.scalar(None, t), col)
@@ -300,11 +309,8 @@ def _as_text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
             pc.equal(col, pc.trunc(col)), pc.less(pc.abs(col), pa.scalar(1e15, pa.float64()))
         )
         as_int = pc.cast(pc.trunc(pc.if_else(whole, col, pa.scalar(0.0, t))), pa.int64())
-        text = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
-    else:
-        text = col.cast(pa.string())
-    text = pc.utf8_trim_whitespace(text)
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        return pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
+    return col.cast(pa.string())  # binary must be UTF-8 (ArrowInvalid otherwise)
 
 
 def _match_columns(file: str, found: Sequence[str], table: str) -> dict[str, int]:
@@ -379,16 +385,24 @@ def _diagnose_csv(path: Path, width: int) -> Problem:
     return _malformed_csv(path.name, None)
 
 
-def _read_csv(path: Path, table: str, limits: IngestLimits) -> pa.Table:
-    file = path.name
+def _csv_header(path: Path, table: str) -> tuple[list[str], dict[str, int]]:
     with path.open("rb") as f:
         head = f.readline(1 << 20)
     try:
         header_text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _FileProblem(_not_utf8(file, 0)) from None
+        raise _FileProblem(_not_utf8(path.name, 0)) from None
     header = next(csv.reader([header_text]), [])
-    positions = _match_columns(file, header, table)
+    return header, _match_columns(path.name, header, table)
+
+
+def _probe_csv(path: Path, table: str, limits: IngestLimits) -> None:
+    _csv_header(path, table)
+
+
+def _read_csv(path: Path, table: str, limits: IngestLimits) -> pa.Table:
+    file = path.name
+    header, positions = _csv_header(path, table)
     names = [f"c{i}" for i in range(len(header))]
     invalid: list[int] = []
 
@@ -426,7 +440,7 @@ def _read_csv(path: Path, table: str, limits: IngestLimits) -> pa.Table:
     if not batches:
         return pa.table({c: pa.array([], type=pa.string()) for c in INPUT_TABLES[table]})
     data = pa.Table.from_batches(batches)
-    return pa.table({c: _as_text(data.column(names[positions[c]])) for c in INPUT_TABLES[table]})
+    return pa.table({c: data.column(names[positions[c]]) for c in INPUT_TABLES[table]})
 
 
 _UTF8_HINT = "save the file as UTF-8 (in Excel: 'CSV UTF-8'; in SPSS: Unicode mode)"
@@ -462,8 +476,7 @@ def _too_many_rows(file: str, limits: IngestLimits) -> Problem:
     )
 
 
-def _read_parquet(path: Path, table: str, limits: IngestLimits) -> pa.Table:
-    file = path.name
+def _open_parquet(path: Path, table: str, limits: IngestLimits) -> tuple[pq.ParquetFile, list[str]]:
     try:
         pf = pq.ParquetFile(path)
         found = pf.schema_arrow.names
@@ -471,22 +484,35 @@ def _read_parquet(path: Path, table: str, limits: IngestLimits) -> pa.Table:
         raise _FileProblem(
             Problem(
                 "INGEST_MALFORMED_FILE",
-                file,
+                path.name,
                 "is not a readable Parquet file (truncated or damaged?)",
                 hint="copy or export the file again",
             )
         ) from None
-    with pf:
+    try:
         if pf.metadata.num_rows > limits.max_rows:
-            raise _FileProblem(_too_many_rows(file, limits))
-        positions = _match_columns(file, found, table)
-        wanted = [found[positions[c]] for c in INPUT_TABLES[table]]
+            raise _FileProblem(_too_many_rows(path.name, limits))
+        positions = _match_columns(path.name, found, table)
+    except _FileProblem:
+        pf.close()
+        raise
+    return pf, [found[positions[c]] for c in INPUT_TABLES[table]]
+
+
+def _probe_parquet(path: Path, table: str, limits: IngestLimits) -> None:
+    _open_parquet(path, table, limits)[0].close()
+
+
+def _read_parquet(path: Path, table: str, limits: IngestLimits) -> pa.Table:
+    file = path.name
+    pf, wanted = _open_parquet(path, table, limits)
+    with pf:
         parts: dict[str, list[pa.Array]] = {c: [] for c in INPUT_TABLES[table]}
         n_rows = 0
         try:
             for batch in pf.iter_batches(batch_size=1 << 20, columns=wanted):
                 for c, name in zip(INPUT_TABLES[table], wanted, strict=True):
-                    parts[c].append(_as_text(batch.column(name)))
+                    parts[c].append(_normalise(batch.column(name)))
                 n_rows += batch.num_rows
         except pa.ArrowInvalid as e:
             if "utf8" in str(e).lower() or "utf-8" in str(e).lower():
@@ -501,7 +527,16 @@ def _read_parquet(path: Path, table: str, limits: IngestLimits) -> pa.Table:
             raise _FileProblem(_damaged(file, n_rows)) from None
         except (pa.ArrowException, OSError, ValueError):
             raise _FileProblem(_damaged(file, n_rows)) from None
-    return pa.table({c: pa.chunked_array(v, type=pa.string()) for c, v in parts.items()})
+    return _assemble(parts)
+
+
+def _assemble(parts: Mapping[str, list[pa.Array]]) -> pa.Table:
+    return pa.table(
+        {
+            c: pa.chunked_array(v) if v else pa.chunked_array([], pa.string())
+            for c, v in parts.items()
+        }
+    )
 
 
 def _damaged(file: str, n_rows: int) -> Problem:
@@ -513,18 +548,28 @@ def _damaged(file: str, n_rows: int) -> Problem:
     )
 
 
+def _sav_columns(path: Path, table: str, limits: IngestLimits) -> list[str]:
+    import pyreadstat
+
+    try:
+        _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    except Exception:  # pyreadstat raises bare ReadstatError/PyreadstatError with file details
+        raise _FileProblem(_bad_sav(path.name)) from None
+    if (meta.number_rows or 0) > limits.max_rows:
+        raise _FileProblem(_too_many_rows(path.name, limits))
+    positions = _match_columns(path.name, list(meta.column_names), table)
+    return [meta.column_names[positions[c]] for c in INPUT_TABLES[table]]
+
+
+def _probe_sav(path: Path, table: str, limits: IngestLimits) -> None:
+    _sav_columns(path, table, limits)
+
+
 def _read_sav(path: Path, table: str, limits: IngestLimits) -> pa.Table:
     import pyreadstat
 
     file = path.name
-    try:
-        _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
-    except Exception:  # pyreadstat raises bare ReadstatError/PyreadstatError with file details
-        raise _FileProblem(_bad_sav(file)) from None
-    if (meta.number_rows or 0) > limits.max_rows:
-        raise _FileProblem(_too_many_rows(file, limits))
-    positions = _match_columns(file, list(meta.column_names), table)
-    wanted = [meta.column_names[positions[c]] for c in INPUT_TABLES[table]]
+    wanted = _sav_columns(path, table, limits)
     parts: dict[str, list[pa.Array]] = {c: [] for c in INPUT_TABLES[table]}
     n_rows = 0
     try:
@@ -534,7 +579,7 @@ def _read_sav(path: Path, table: str, limits: IngestLimits) -> pa.Table:
         for frame, _ in chunks:
             arrow = pa.Table.from_pandas(frame, preserve_index=False)
             for c, name in zip(INPUT_TABLES[table], wanted, strict=True):
-                parts[c].append(_as_text(arrow.column(name)).combine_chunks())
+                parts[c].append(_normalise(arrow.column(name)).combine_chunks())
             n_rows += arrow.num_rows
             if n_rows > limits.max_rows:
                 raise _FileProblem(_too_many_rows(file, limits))
@@ -551,7 +596,7 @@ def _read_sav(path: Path, table: str, limits: IngestLimits) -> pa.Table:
                 )
             ) from None
         raise _FileProblem(_damaged(file, n_rows)) from None
-    return pa.table({c: pa.chunked_array(v, type=pa.string()) for c, v in parts.items()})
+    return _assemble(parts)
 
 
 def _bad_sav(file: str) -> Problem:
@@ -567,6 +612,11 @@ _READERS: Mapping[str, Callable[[Path, str, IngestLimits], pa.Table]] = {
     "csv": _read_csv,
     "parquet": _read_parquet,
     "sav": _read_sav,
+}
+_PROBES: Mapping[str, Callable[[Path, str, IngestLimits], None]] = {
+    "csv": _probe_csv,
+    "parquet": _probe_parquet,
+    "sav": _probe_sav,
 }
 
 
@@ -607,24 +657,28 @@ def find_batch_files(batch_dir: Path) -> dict[str, Path]:
     return {t: paths[0] for t, paths in found.items()}
 
 
-def read_source_table(path: Path, table: str, limits: IngestLimits = DEFAULT_LIMITS) -> pa.Table:
-    """One source file as text columns in SPEC order plus ``__row``; raises ``_FileProblem``."""
-    file = path.name
+def _check_size(path: Path, limits: IngestLimits) -> None:
     size = path.stat().st_size
     if size == 0:
         raise _FileProblem(
-            Problem("INGEST_EMPTY_FILE", file, "is empty (0 bytes)", hint="export the table again")
+            Problem("INGEST_EMPTY_FILE", path.name, "is empty (0 bytes)", "export the table again")
         )
     if size > limits.max_file_bytes:
         raise _FileProblem(
             Problem(
                 "INGEST_FILE_TOO_LARGE",
-                file,
+                path.name,
                 f"is larger than {limits.max_file_bytes:,} bytes",
                 hint="check that the right file was exported; the limit is "
                 "IngestLimits.max_file_bytes",
             )
         )
+
+
+def read_source_table(path: Path, table: str, limits: IngestLimits = DEFAULT_LIMITS) -> pa.Table:
+    """One source file in SPEC column order plus ``__row``; raises ``_FileProblem``."""
+    file = path.name
+    _check_size(path, limits)
     data = _READERS[path.name.rpartition(".")[2].lower()](path, table, limits)
     if data.num_rows == 0:
         raise _FileProblem(
@@ -749,9 +803,7 @@ def _reference_rules(rules: _Rules, table: str, quarantine: bool) -> list[tuple[
             "is not in persoon",
             "every person (parents too) needs a persoon row; add it or correct the key",
         )
-        out.append(
-            (rid, f"t.{_q(col)} IS NOT NULL AND t.{_q(col)} NOT IN (SELECT rin FROM kk_all)")
-        )
+        out.append((rid, f"t.{_q(col)} IS NOT NULL AND {_alias(col)}.rin IS NULL"))
         if quarantine:
             rid = rules.add(
                 "INGEST_QUARANTINED_PERSON",
@@ -760,7 +812,7 @@ def _reference_rules(rules: _Rules, table: str, quarantine: bool) -> list[tuple[
                 "belongs to a persoon row that was quarantined",
                 "correct the person's persoon row and ingest again",
             )
-            out.append((rid, f"t.{_q(col)} IS NOT NULL AND {_alias(col)}.rin IS NULL"))
+            out.append((rid, f"t.{_q(col)} IS NOT NULL AND NOT {_alias(col)}.ok"))
     if table in AGE_RANGES:
         lo, hi = AGE_RANGES[table]
         rid = rules.add(
@@ -773,9 +825,7 @@ def _reference_rules(rules: _Rules, table: str, quarantine: bool) -> list[tuple[
         )
         # Unknown birth month: the age is one of two values; accept either.
         age = "t.schooljaar__v - p.gj - CASE WHEN p.gm >= 10 THEN 1 ELSE 0 END"
-        out.append(
-            (rid, f"p.gj IS NOT NULL AND ({age}) NOT BETWEEN {lo} - (p.gm IS NULL)::INT AND {hi}")
-        )
+        out.append((rid, f"p.ok AND ({age}) NOT BETWEEN {lo} - (p.gm IS NULL)::INT AND {hi}"))
     if table == "kind_ouder":
         for col in ("rin_ouder1", "rin_ouder2"):
             rid = rules.add(
@@ -804,7 +854,7 @@ def _reference_rules(rules: _Rules, table: str, quarantine: bool) -> list[tuple[
                 f"is born less than {lo} or more than {hi} years before the child",
                 "check the parent key and both birth years in persoon",
             )
-            out.append((rid, f"(p.gj - {a}.gj) NOT BETWEEN {lo} AND {hi}"))
+            out.append((rid, f"p.ok AND {a}.ok AND (p.gj - {a}.gj) NOT BETWEEN {lo} AND {hi}"))
     if table == "adres":
         rid = rules.add(
             "INGEST_UNKNOWN_WIJK",
@@ -830,116 +880,141 @@ def _alias(col: str) -> str:
     return {"rin": "p", "rin_ouder1": "p1", "rin_ouder2": "p2"}[col]
 
 
-def _parse_sql(c: Column) -> str:
-    v = _q(c.name)
+WHITESPACE_SQL = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
+
+
+def _source_expr(c: Column, arrow_type: pa.DataType, prefix: str = "") -> str:
+    """The raw column as the checks see it: text trimmed (empty is NULL), numbers as they are."""
+    v = prefix + _q(c.name)
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return f"nullif(trim({v}, {WHITESPACE_SQL}), '')"
+    if c.kind in ("int", "bool") and (
+        pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type)
+    ):
+        return v
+    return f"CAST({v} AS VARCHAR)"
+
+
+def _source_sql(c: Column, arrow_type: pa.DataType) -> str:
+    return f"{_source_expr(c, arrow_type)} AS {_q(c.name)}"
+
+
+def _parse_sql(c: Column, arrow_type: pa.DataType) -> str:
+    """The typed value of an int or bool column, NULL where the raw value does not parse."""
+    v, out = _q(c.name), _parsed(c)
+    numeric = pa.types.is_integer(arrow_type)
     if c.kind == "int":
+        if numeric:
+            return f"CASE WHEN {v} BETWEEN -1e9 AND 1e9 THEN {v}::INTEGER END AS {out}"
+        if pa.types.is_boolean(arrow_type):
+            return f"NULL::INTEGER AS {out}"
         d = f"TRY_CAST({v} AS DOUBLE)"
         return (
             f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 1e9 "
-            f"THEN {d}::INTEGER END AS {_parsed(c)}"
+            f"THEN {d}::INTEGER END AS {out}"
         )
     if c.kind == "bool":
+        if pa.types.is_boolean(arrow_type):
+            return f"{v} AS {out}"
+        if numeric:
+            return f"CASE {v} WHEN 1 THEN true WHEN 0 THEN false END AS {out}"
         low = f"lower({v})"
         return (
             f"CASE WHEN {low} IN ('true', 't', 'ja', 'j', 'yes', 'y', 'waar') "
             f"OR TRY_CAST({v} AS DOUBLE) = 1 THEN true "
             f"WHEN {low} IN ('false', 'f', 'nee', 'n', 'no', 'onwaar') "
-            f"OR TRY_CAST({v} AS DOUBLE) = 0 THEN false END AS {_parsed(c)}"
+            f"OR TRY_CAST({v} AS DOUBLE) = 0 THEN false END AS {out}"
         )
     raise InternalError("INGEST_PARSE", f"no parser for kind {c.kind}")
 
 
 # --- the batch -------------------------------------------------------------------------------
 
+#: Receives each accepted table (pseudonymised, typed, sorted on all columns) as soon as it is
+#: checked, so that at most one table is held in memory at a time.
+Sink = Callable[[str, pa.Table], None]
 
-class ValidatedBatch:
-    """A checked batch held in an in-memory DuckDB database (never spilled to disk).
 
-    ``tables()`` yields each SPEC §2 table pseudonymised, typed and sorted on all columns, one at a
-    time, so the store can encrypt it and free it before the next is built.
-    """
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What ``ingest_batch`` found besides the tables it handed to the sink."""
 
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        rules: _Rules,
-        pseudonymiser: SqlPseudonymiser,
-        quarantine: bool,
-        failures: Mapping[str, Mapping[int, int]],
-    ) -> None:
-        self._con = con
-        self._rules = rules
-        self._pseudo = pseudonymiser
-        self.quarantine = quarantine
-        self.quarantined: dict[str, int] = {}
-        self.quarantined_per_table: dict[str, int] = {}
-        for table, per_rule in failures.items():
-            for rid, n in per_rule.items():
-                code = rules.rules[rid].code
-                self.quarantined[code] = self.quarantined.get(code, 0) + n
-                self.quarantined_per_table[table] = self.quarantined_per_table.get(table, 0) + n
-        self._quarantine_parts: list[pa.Table] = []
+    quarantined: Mapping[str, int]
+    quarantined_per_table: Mapping[str, int]
+    quarantine: pa.Table
 
-    def __enter__(self) -> ValidatedBatch:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _output_sql(table: str) -> str:
+    """The accepted rows with person ids for person keys (see ``_with_pseudonyms``)."""
+    select, joins = [], []
+    for c in COLUMNS[table]:
+        if c.kind == "rin" and table == "persoon":
+            joins.append("JOIN kk_people k ON k.rin = t.rin")
+            select.append("k.pid AS rin")
+        elif c.kind == "rin":
+            select.append(f"t.{_pid(c.name)} AS {_q(c.name)}")
+        elif c.name == "buren":
+            # Canonical: sorted, without duplicates or blanks, so order in the source is moot.
+            parts = (
+                "list_filter(list_transform(string_split(t.buren, ';'), lambda x: trim(x)), "
+                "lambda x: x <> '')"
+            )
+            select.append(
+                f"nullif(array_to_string(list_sort(list_distinct({parts})), ';'), '') AS buren"
+            )
+        else:
+            select.append(f"t.{_parsed(c)} AS {_q(c.name)}")
+    # Sorting gives the canonical order of the fingerprint and drops the source's row order;
+    # person ids sort like the pseudonyms they stand for.
+    return (
+        f"SELECT {', '.join(select)} FROM typed_{table} t {' '.join(joins)} "
+        f"WHERE t.__fail IS NULL ORDER BY ALL"
+    )
 
-    def close(self) -> None:
-        self._con.close()
 
-    def tables(self) -> Iterator[tuple[str, pa.Table]]:
-        for table in INPUT_TABLES:
-            yield table, self._output(table)
-            if self.quarantine and self.quarantined_per_table.get(table):
-                self._quarantine_parts.append(self._quarantine_rows(table))
-            self._con.execute(f"DROP TABLE typed_{table}")
+def _with_pseudonyms(data: pa.Table, pseudonyms: pa.StringArray, table: str) -> pa.Table:
+    """Replace the person ids of ``_output_sql`` by the pseudonyms they stand for."""
+    for i, name in enumerate(data.column_names):
+        if name in PERSON_KEY_COLUMNS.get(table, ()):
+            data = data.set_column(i, name, pc.take(pseudonyms, data.column(i)))
+    return data
 
-    def _output(self, table: str) -> pa.Table:
-        select, joins = [], []
-        for c in COLUMNS[table]:
-            if c.kind == "rin":
-                a = f"m_{c.name}"
-                kind = "JOIN" if c.required else "LEFT JOIN"
-                joins.append(f"{kind} kk_pmap {a} ON {a}.rin = t.{_q(c.name)}")
-                select.append(f"{a}.pseudo AS {_q(c.name)}")
-            elif c.name == "buren":
-                # Canonical: sorted, without duplicates or blanks, so order in the source is moot.
-                parts = (
-                    "list_filter(list_transform(string_split(t.buren, ';'), lambda x: trim(x)), "
-                    "lambda x: x <> '')"
-                )
-                select.append(
-                    f"nullif(array_to_string(list_sort(list_distinct({parts})), ';'), '') AS buren"
-                )
-            else:
-                select.append(f"t.{_parsed(c)} AS {_q(c.name)}")
-        sql = (
-            f"SELECT {', '.join(select)} FROM typed_{table} t {' '.join(joins)} "
-            f"WHERE t.__fail IS NULL ORDER BY ALL"
-        )
-        return _arrow(self._con, sql)
 
-    def _quarantine_rows(self, table: str) -> pa.Table:
-        values = []
-        for c in COLUMNS[table]:
-            v = f"t.{_q(c.name)}"
-            if c.kind == "rin":
-                v = self._pseudo.expression(v)
-            values.append(f"'{c.name}', {v}")
-        sql = (
-            f"SELECT '{table}' AS tabel, t.__row AS rij, r.code AS regel, r.kolom AS kolom, "
-            f"json_object({', '.join(values)})::VARCHAR AS waarden "
-            f"FROM typed_{table} t JOIN kk_rules r ON r.id = t.__fail ORDER BY t.__row"
-        )
-        return _arrow(self._con, sql, self._pseudo.params)
-
-    def quarantine_table(self) -> pa.Table:
-        """The quarantined rows (call after ``tables()`` is exhausted)."""
-        if not self._quarantine_parts:
-            return QUARANTINE_SCHEMA.empty_table()
-        return pa.concat_tables(self._quarantine_parts).cast(QUARANTINE_SCHEMA)
+def _quarantine_rows(
+    con: duckdb.DuckDBPyConnection,
+    rules: _Rules,
+    pseudo: SqlPseudonymiser,
+    table: str,
+    types: Mapping[str, pa.DataType],
+) -> pa.Table:
+    """The failing rows of ``table``: source row, rule, and the source values (rins
+    pseudonymised, from the trimmed key as the accepted rows are)."""
+    values = []
+    for c in COLUMNS[table]:
+        if c.kind == "rin":
+            key = _source_expr(c, types[c.name], prefix="r.")
+            values.append(f"'{c.name}', {pseudo.expression(key)}")
+        else:
+            values.append(f"'{c.name}', r.{_q(c.name)}")
+    found = _arrow(
+        con,
+        f"SELECT t.{ROW} AS rij, t.__fail AS rule, json_object({', '.join(values)})::VARCHAR "
+        f"AS waarden FROM raw_{table} r JOIN typed_{table} t USING ({ROW}) "
+        f"WHERE t.__fail IS NOT NULL ORDER BY t.{ROW}",
+        pseudo.params,
+    )
+    rule_ids = found.column("rule")
+    codes = pa.array([r.code for r in rules.rules], pa.string())
+    columns = pa.array([r.column for r in rules.rules], pa.string())
+    return pa.table(
+        {
+            "tabel": pa.array([table] * found.num_rows, pa.string()),
+            "rij": found.column("rij"),
+            "regel": pc.take(codes, rule_ids),
+            "kolom": pc.take(columns, rule_ids),
+            "waarden": found.column("waarden"),
+        }
+    ).cast(QUARANTINE_SCHEMA)
 
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -1001,50 +1076,116 @@ def _typed_table(
     rules: _Rules,
     table: str,
     quarantine: bool,
+    types: Mapping[str, pa.DataType],
 ) -> None:
+    """``typed_<table>``: typed values, person ids, and the first rule each row fails.
+
+    Only what the later steps need is kept: parsed numbers, trimmed text, and for every person
+    column the person id (``<col>__pid``) instead of the key. The source values of failing rows
+    are read again from ``raw_<table>`` for the quarantine.
+    """
     cols = COLUMNS[table]
-    parsed = [_parse_sql(c) for c in cols if c.kind in ("int", "bool")]
+    source = ", ".join(_source_sql(c, types[c.name]) for c in cols)
+    parsed = "".join(", " + _parse_sql(c, types[c.name]) for c in cols if c.kind in ("int", "bool"))
     checks = _column_rules(rules, table) + _reference_rules(rules, table, quarantine)
     case = " ".join(f"WHEN {cond} THEN {rid}" for rid, cond in checks)
-    joins = []
-    if table not in ("persoon", "geografie"):
-        for col in PERSON_KEY_COLUMNS[table]:
-            joins.append(f"LEFT JOIN kk_persons {_alias(col)} ON {_alias(col)}.rin = t.{_q(col)}")
-    names = ", ".join(_q(c.name) for c in cols)
+    joins, keep = [], [ROW]
+    for c in cols:
+        if c.kind == "rin" and table != "persoon":
+            # One hash join per person column gives existence, validity, birth date and id.
+            a = _alias(c.name)
+            joins.append(f"LEFT JOIN kk_people {a} ON {a}.rin = t.{_q(c.name)}")
+            keep.append(f"{a}.pid AS {_pid(c.name)}")
+        else:
+            keep.append(f"t.{_parsed(c)}")
     sql = (
         f"CREATE TABLE typed_{table} AS "
-        f"WITH t0 AS (SELECT {ROW}, {names}{''.join(', ' + p for p in parsed)} FROM raw_{table}) "
-        f"SELECT t.*, CASE {case} END AS __fail, NULL::BIGINT AS __first "
-        f"FROM t0 t {' '.join(joins)}"
+        f"WITH t0 AS (SELECT {ROW}, {source} FROM raw_{table}), "
+        f"t1 AS (SELECT *{parsed} FROM t0) "
+        f"SELECT {', '.join(keep)}, CASE {case} END AS __fail, NULL::BIGINT AS __first "
+        f"FROM t1 t {' '.join(joins)}"
     )
     _execute(con, sql)
 
 
-def _mark_duplicates(con: duckdb.DuckDBPyConnection, rules: _Rules, table: str) -> None:
-    key = UNIQUE_KEYS.get(table)
-    if not key:
-        return
-    by_name = {c.name: c for c in COLUMNS[table]}
-    parts = ", ".join(_parsed(by_name[k]) for k in key)
-    shown = " and ".join(key)
-    rid = rules.add(
+def _pid(column: str) -> str:
+    return _q(column + "__pid")
+
+
+def _duplicate_rule(rules: _Rules, table: str) -> int:
+    shown = " and ".join(UNIQUE_KEYS[table])
+    return rules.add(
         "INGEST_DUPLICATE_KEY",
         table,
         shown,
         "occurs more than once (first at row {first})",
         f"keep one {table} row per {shown}",
     )
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, rules: _Rules, table: str) -> None:
+    """Flag every row of a key that occurs more than once among the rows that passed so far."""
+    if table not in UNIQUE_KEYS:
+        return
+    by_name = {c.name: c for c in COLUMNS[table]}
+    parts = [_pid(k) if k == "rin" else _parsed(by_name[k]) for k in UNIQUE_KEYS[table]]
+    rid = _duplicate_rule(rules, table)
+    # Grouping finds the (usually zero) duplicated keys cheaply; only then is anything updated.
+    _execute(
+        con,
+        f"CREATE TEMP TABLE kk_dups AS SELECT {', '.join(parts)}, min({ROW}) AS first "
+        f"FROM typed_{table} WHERE __fail IS NULL GROUP BY ALL HAVING count(*) > 1",
+    )
+    found = con.execute("SELECT count(*) FROM kk_dups").fetchone()
+    if found and found[0]:
+        match = " AND ".join(f"typed_{table}.{k} = d.{k}" for k in parts)
+        _execute(
+            con,
+            f"UPDATE typed_{table} SET __fail = {rid}, __first = d.first FROM kk_dups d "
+            f"WHERE typed_{table}.__fail IS NULL AND {match}",
+        )
+    _execute(con, "DROP TABLE kk_dups")
+
+
+def _people(
+    con: duckdb.DuckDBPyConnection, rules: _Rules, pseudo: SqlPseudonymiser
+) -> pa.StringArray:
+    """``kk_people``: one row per ``rin`` of persoon, whether it is usable, and its person id.
+
+    A person is usable (``ok``) when exactly one of its persoon rows passed every check; rows of a
+    rin that occurs more than once are flagged as duplicates. The HMAC is computed once per
+    person; the person id ``pid`` is the rank of the pseudonym, so that the other tables carry
+    and sort small integers and sorting on ``pid`` is sorting on the pseudonym. Returns the
+    pseudonyms, indexed by ``pid``.
+    """
+    valid = "FILTER (WHERE __fail IS NULL)"
     _execute(
         con,
         f"""
-        UPDATE typed_{table} SET __fail = {rid}, __first = d.first
-        FROM (
-            SELECT {ROW}, min({ROW}) OVER k AS first, count(*) OVER k AS n
-            FROM typed_{table} WHERE __fail IS NULL WINDOW k AS (PARTITION BY {parts})
-        ) d
-        WHERE typed_{table}.{ROW} = d.{ROW} AND d.n > 1
+        CREATE TABLE kk_people AS
+        SELECT *, (row_number() OVER (ORDER BY pseudo) - 1)::INTEGER AS pid FROM (
+            SELECT rin, count(*) {valid} = 1 AS ok, count(*) {valid} AS n_ok,
+                   min({ROW}) {valid} AS first, any_value(geboortejaar__v) {valid} AS gj,
+                   any_value(geboortemaand__v) {valid} AS gm, {pseudo.expression("rin")} AS pseudo
+            FROM typed_persoon WHERE rin IS NOT NULL GROUP BY rin
+        )
         """,
+        pseudo.params,
     )
+    pseudonyms = _arrow(con, "SELECT pseudo FROM kk_people ORDER BY pid").column(0)
+    _execute(con, "ALTER TABLE kk_people DROP COLUMN pseudo")
+    rid = _duplicate_rule(rules, "persoon")
+    found = con.execute("SELECT count(*) FROM kk_people WHERE n_ok > 1").fetchone()
+    if found and found[0]:
+        _execute(
+            con,
+            f"UPDATE typed_persoon SET __fail = {rid}, __first = k.first FROM kk_people k "
+            f"WHERE typed_persoon.__fail IS NULL AND typed_persoon.rin = k.rin AND k.n_ok > 1",
+        )
+    # The other tables join on this table once per person column: keep it narrow.
+    _execute(con, "ALTER TABLE kk_people DROP COLUMN n_ok")
+    _execute(con, "ALTER TABLE kk_people DROP COLUMN first")
+    return pseudonyms.combine_chunks()
 
 
 def _check_geografie_consistency(con: duckdb.DuckDBPyConnection, rules: _Rules) -> None:
@@ -1156,130 +1297,142 @@ def _failures(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, int]:
 
 
 def _listed(
-    con: duckdb.DuckDBPyConnection, table: str, limit: int
-) -> list[tuple[int, int, int | None]]:
+    con: duckdb.DuckDBPyConnection,
+    rules: _Rules,
+    file: str,
+    table: str,
+    limit: int,
+    quarantine: bool,
+) -> list[Problem]:
+    """The first failing rows of ``table`` as problems, in row order."""
+    if limit <= 0:
+        return []
     # The first row of a duplicated key is named in the others' messages, not listed itself.
     rows = con.execute(
         f"SELECT {ROW}, __fail, __first FROM typed_{table} "
         f"WHERE __fail IS NOT NULL AND (__first IS NULL OR __first <> {ROW}) "
         f"ORDER BY {ROW} LIMIT {int(limit)}"
     ).fetchall()
-    return [(int(r), int(f), None if first is None else int(first)) for r, f, first in rows]
+    problems = []
+    for row, rid, first in rows:
+        rule = rules.rules[int(rid)]
+        hint = rule.hint
+        if quarantine:  # only geografie refuses a quarantine ingest
+            hint += "; geografie is reference data: --quarantine cannot set its rows aside"
+        text = rule.text.replace("{first}", str(first))
+        problems.append(Problem(rule.code, file, text, hint, row=int(row), column=rule.column))
+    return problems
 
 
-def validate_batch(
+def probe_source(path: Path, table: str, limits: IngestLimits = DEFAULT_LIMITS) -> None:
+    """Cheap checks of one file (size, header or metadata, columns); raises ``_FileProblem``."""
+    _check_size(path, limits)
+    _PROBES[path.name.rpartition(".")[2].lower()](path, table, limits)
+
+
+def ingest_batch(
     batch_dir: Path,
     pseudonym_secret: bytes,
+    sink: Sink,
     quarantine: bool = False,
     limits: IngestLimits = DEFAULT_LIMITS,
     progress: Progress | None = None,
-) -> ValidatedBatch:
-    """Read and check a batch; raise one ``UserError`` listing the problems, or return it."""
+) -> IngestOutcome:
+    """Read, check and pseudonymise a batch, handing each accepted table to ``sink``.
+
+    Raises one ``UserError`` that lists the problems (at most ``limits.max_problems_shown``) if
+    the batch is refused; the sink may then have received some tables, which the caller throws
+    away. Without ``quarantine`` any problem refuses the batch; with it, only problems in files or
+    in ``geografie`` (reference data) do, and failing rows are returned in ``quarantine``.
+    """
     say = progress or (lambda _: None)
     files = find_batch_files(batch_dir)
+    problems: list[Problem] = []
+    for table in CHECK_ORDER:
+        try:
+            probe_source(files[table], table, limits)
+        except _FileProblem as e:
+            problems.append(e.problem)
+    raise_problems(problems)
+
     con = _connect(limits)
     try:
-        problems: list[Problem] = []
-        for i, table in enumerate(CHECK_ORDER, start=1):
-            say(f"reading {files[table].name} ({i}/{len(CHECK_ORDER)})")
-            try:
-                con.register(f"raw_{table}", read_source_table(files[table], table, limits))
-            except _FileProblem as e:
-                problems.append(e.problem)
-        raise_problems(problems)
-
-        say("checking the rows of every table")
-        rules = _Rules()
-        pseudo = SqlPseudonymiser(pseudonym_secret)
-        for table in CHECK_ORDER:
-            _typed_table(con, rules, table, quarantine)
-            con.unregister(f"raw_{table}")
-            _mark_duplicates(con, rules, table)
-            if table == "geografie":
-                _check_geografie_consistency(con, rules)
-                _execute(
-                    con,
-                    "CREATE TABLE kk_wijken AS SELECT DISTINCT wijkcode FROM typed_geografie "
-                    "WHERE wijkcode IS NOT NULL",
-                )
-            elif table == "persoon":
-                _execute(
-                    con,
-                    "CREATE TABLE kk_all AS SELECT DISTINCT rin FROM typed_persoon "
-                    "WHERE rin IS NOT NULL",
-                )
-                _execute(
-                    con,
-                    "CREATE TABLE kk_persons AS SELECT rin, geboortejaar__v AS gj, "
-                    "geboortemaand__v AS gm FROM typed_persoon WHERE __fail IS NULL",
-                )
-
-        failures = {t: _failures(con, t) for t in CHECK_ORDER}
-        refuse = CHECK_ORDER if not quarantine else ("geografie",)
-        total = sum(sum(failures[t].values()) for t in refuse)
-        if total:
-            _refuse(con, rules, files, failures, refuse, total, limits)
-
-        say("pseudonymising")
-        _execute(
-            con,
-            f"CREATE TABLE kk_pmap AS SELECT rin, {pseudo.expression('rin')} AS pseudo FROM kk_all",
-            pseudo.params,
-        )
-        for name in ("kk_persons", "kk_all", "kk_wijken"):
-            _execute(con, f"DROP TABLE {name}")
-        _execute(
-            con,
-            "CREATE TABLE kk_rules (id INTEGER, code VARCHAR, kolom VARCHAR)",
-        )
-        con.executemany(
-            "INSERT INTO kk_rules VALUES (?, ?, ?)",
-            [(r.id, r.code, r.column) for r in rules.rules],
-        )
-        return ValidatedBatch(con, rules, pseudo, quarantine, failures if quarantine else {})
-    except BaseException:
+        return _check_tables(con, files, pseudonym_secret, sink, quarantine, limits, say)
+    finally:
         con.close()
-        raise
 
 
-def _refuse(
+def _check_tables(
     con: duckdb.DuckDBPyConnection,
-    rules: _Rules,
     files: Mapping[str, Path],
-    failures: Mapping[str, Mapping[int, int]],
-    tables: Sequence[str],
-    total: int,
+    secret: bytes,
+    sink: Sink,
+    quarantine: bool,
     limits: IngestLimits,
-) -> None:
-    problems: list[Problem] = []
-    by_rule: dict[str, int] = {}
-    for table in tables:
-        for rid, n in failures[table].items():
-            by_rule[rules.rules[rid].code] = by_rule.get(rules.rules[rid].code, 0) + n
-        room = limits.max_problems_shown - len(problems)
-        if room <= 0:
+    say: Progress,
+) -> IngestOutcome:
+    rules = _Rules()
+    pseudo = SqlPseudonymiser(secret)
+    pseudonyms = pa.array([], pa.string())
+    file_problems: list[Problem] = []
+    row_problems: list[Problem] = []
+    refused: dict[str, int] = {}  # rule code -> rows, for the refusal message
+    set_aside: dict[str, dict[int, int]] = {}
+    parts: list[pa.Table] = []
+    for i, table in enumerate(CHECK_ORDER, start=1):
+        say(f"reading {files[table].name} ({i}/{len(CHECK_ORDER)})")
+        try:
+            raw = read_source_table(files[table], table, limits)
+        except _FileProblem as e:
+            file_problems.append(e.problem)
             continue
-        for row, rid, first in _listed(con, table, room):
-            rule = rules.rules[rid]
-            problems.append(
-                Problem(
-                    rule.code,
-                    files[table].name,
-                    rule.text.replace("{first}", str(first)),
-                    rule.hint,
-                    row=row,
-                    column=rule.column,
-                )
+        if file_problems:
+            continue  # later checks need every earlier table; just look for more broken files
+        say(f"checking {table}")
+        types = {f.name: f.type for f in raw.schema}
+        con.register(f"raw_{table}", raw)
+        del raw
+        _typed_table(con, rules, table, quarantine, types)
+        if table == "persoon":
+            pseudonyms = _people(con, rules, pseudo)
+        else:
+            _mark_duplicates(con, rules, table)
+        if table == "geografie":
+            _check_geografie_consistency(con, rules)
+            _execute(
+                con,
+                "CREATE TABLE kk_wijken AS SELECT DISTINCT wijkcode FROM typed_geografie "
+                "WHERE wijkcode IS NOT NULL",
             )
-    if not problems:  # only first-of-duplicate rows failed, which cannot happen alone
-        raise InternalError("INGEST_REFUSE", "failures were counted but none could be listed")
-    if tuple(tables) == ("geografie",):
-        problems[0] = replace(
-            problems[0],
-            hint=problems[0].hint
-            + "; geografie is reference data: --quarantine cannot set its rows aside",
-        )
-    raise_problems(problems, total=total, by_rule=by_rule)
+        failures = _failures(con, table)
+        if failures and (not quarantine or table == "geografie"):
+            for rid, n in failures.items():
+                code = rules.rules[rid].code
+                refused[code] = refused.get(code, 0) + n
+            room = limits.max_problems_shown - len(row_problems)
+            row_problems += _listed(con, rules, files[table].name, table, room, quarantine)
+        elif failures:
+            set_aside[table] = failures
+            parts.append(_quarantine_rows(con, rules, pseudo, table, types))
+        con.unregister(f"raw_{table}")
+        if not refused:
+            say(f"pseudonymising {table}")
+            sink(table, _with_pseudonyms(_arrow(con, _output_sql(table)), pseudonyms, table))
+        _execute(con, f"DROP TABLE typed_{table}")
+
+    if file_problems or refused:
+        total = len(file_problems) + sum(refused.values())
+        raise_problems((file_problems + row_problems)[: limits.max_problems_shown], total, refused)
+    quarantined: dict[str, int] = {}
+    for failures in set_aside.values():
+        for rid, n in failures.items():
+            code = rules.rules[rid].code
+            quarantined[code] = quarantined.get(code, 0) + n
+    return IngestOutcome(
+        quarantined=dict(sorted(quarantined.items())),
+        quarantined_per_table={t: sum(f.values()) for t, f in sorted(set_aside.items())},
+        quarantine=(pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()),
+    )
 
 
 # --- fingerprint -----------------------------------------------------------------------------
@@ -1290,23 +1443,33 @@ FINGERPRINT_VERSION = b"kansenkluis-data-fingerprint-v1\n"
 class Fingerprint:
     """SHA-256 over a canonical text form of the pseudonymised tables.
 
-    Per table (in SPEC order): a line ``table <name> <columns> <rows>``, then each row as its
-    values joined by U+001F and ended by a newline, NULL written as U+0000, integers in decimal,
-    booleans as ``true``/``false``, rows sorted on all columns (NULLs last). Values cannot hold
-    control characters (validation refuses them), so the form is unambiguous, and it does not
-    depend on the source format.
+    The canonical text of a table is a line ``table <name> <columns> <rows>`` followed by each
+    row as its values joined by U+001F and ended by a newline, NULL written as U+0000, integers in
+    decimal, booleans as ``true``/``false``, rows sorted on all columns (NULLs last). Values cannot
+    hold control characters (validation refuses them), so the form is unambiguous, and it does
+    not depend on the source format. The fingerprint is the SHA-256 of the version line followed
+    by ``<name> <sha256 of its canonical text>`` for every table in SPEC order, so tables can be
+    added in any order.
     """
 
     def __init__(self) -> None:
-        self._h = hashlib.sha256(FINGERPRINT_VERSION)
+        self._tables: dict[str, str] = {}
 
     def add(self, name: str, table: pa.Table) -> None:
-        self._h.update(f"table {name} {','.join(table.column_names)} {table.num_rows}\n".encode())
+        h = hashlib.sha256(
+            f"table {name} {','.join(table.column_names)} {table.num_rows}\n".encode()
+        )
         for batch in table.to_batches(max_chunksize=1 << 20):
-            self._h.update(canonical_lines(batch))
+            h.update(canonical_lines(batch))
+        self._tables[name] = h.hexdigest()
 
     def hexdigest(self) -> str:
-        return self._h.hexdigest()
+        if set(self._tables) != set(INPUT_TABLES):
+            raise InternalError("FINGERPRINT", "the fingerprint needs every SPEC table")
+        h = hashlib.sha256(FINGERPRINT_VERSION)
+        for name in INPUT_TABLES:
+            h.update(f"{name} {self._tables[name]}\n".encode())
+        return h.hexdigest()
 
 
 def canonical_lines(batch: pa.RecordBatch) -> bytes:

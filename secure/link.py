@@ -85,18 +85,20 @@ def _link_report(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def open_linked(store: SealedStore, memory_limit: str | None = None) -> LinkedData:
     """The current generation of ``store`` as linked DuckDB tables (see module docstring)."""
-    snapshot = store.read_snapshot()
-    config = {"temp_directory": ""}  # no spilling: plaintext rows never reach the disk
+    # temp_directory '': no spilling, so plaintext rows never reach the disk
+    config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": ""}
     if memory_limit:
         config["memory_limit"] = memory_limit
     con = duckdb.connect(":memory:", config=config)
     try:
         con.execute("SET enable_external_access = false")
-        tables = dict(snapshot.tables)
-        for name in INPUT_TABLES:
-            con.register("_kk_load", tables.pop(name))
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _kk_load")
-            con.unregister("_kk_load")
+        # One table at a time, all from one generation: only one decrypted Arrow copy at once.
+        with store.snapshot() as snapshot:
+            fingerprint = snapshot.data_fingerprint
+            for name in INPUT_TABLES:
+                con.register("_kk_load", snapshot.table(name))
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM _kk_load")
+                con.unregister("_kk_load")
         geography = Geography.from_frame(con.execute("SELECT * FROM geografie").df())
         report = _link_report(con)
     except BaseException as e:
@@ -104,6 +106,6 @@ def open_linked(store: SealedStore, memory_limit: str | None = None) -> LinkedDa
         if not isinstance(e, duckdb.Error):
             raise
     else:
-        return LinkedData(con, geography, snapshot.data_fingerprint, report)
+        return LinkedData(con, geography, fingerprint, report)
     # Outside the except block, so the DuckDB error (which may quote values) is not chained.
     raise InternalError("LINK_QUERY", "loading the linked tables failed (details withheld)")

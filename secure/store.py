@@ -1,24 +1,28 @@
 """The encrypted store of the sealed module: generations, atomic swaps, AES-256-GCM at rest.
 
-Layout of ``KLUIS_HOME/sealed`` (folders 0700, files 0600)::
+Layout in ``KLUIS_HOME`` (folders 0700, files 0600)::
 
-    CURRENT                    name of the current generation (swapped with os.replace)
-    LOCK, WRITE.LOCK           flock files: readers vs. the swap, and one writer at a time
-    generations/<gen>/
-        datakey.json           the generation's random data key, wrapped by a key-encryption key
-        manifest.enc           fingerprint, row counts, ingest report (encrypted)
-        <table>.enc            each SPEC §2 table as Parquet, encrypted
-        quarantine.enc         the quarantined rows (possibly none), encrypted
-    staging/<gen>/             a generation being written; never read
+    sealed/
+        CURRENT                name of the current generation (swapped with os.replace)
+        LOCK                   flock: readers (shared) against the swap and clean-up (exclusive)
+        generations/<gen>/
+            datakey.json       the generation's random data key, wrapped by a key-encryption key
+            manifest.enc       fingerprint, row counts, ingest report (encrypted)
+            <table>.enc        each SPEC §2 table as Parquet, encrypted
+            quarantine.enc     the quarantined rows (possibly none), encrypted
+    sealed.staging/
+        WRITE.LOCK             flock: one writer (ingest or key rotation) at a time
+        <gen>/                 a generation being written; never read
 
 An ``.enc`` file is ``MAGIC`` followed by segments ``[last:1][length:4][nonce:12][ciphertext]``
 of at most 16 MiB plaintext each. The associated data of a segment binds the generation, the
 object name, the segment index and the last-segment flag, so a file cannot be moved to another
 generation or name, reordered, or truncated without failing authentication.
 
-An ingest writes a whole new generation under ``staging/``, fsyncs it, renames it into
-``generations/`` and only then swaps ``CURRENT``; the previous generation is removed after the
-swap. A crash or ``kill -9`` at any point leaves ``CURRENT`` and the generation it names untouched.
+An ingest encrypts the new generation into ``sealed.staging/`` while it checks the batch, fsyncs
+it, renames it into ``sealed/generations/`` and only then swaps ``CURRENT``; the previous
+generation is removed after the swap. A refused batch leaves ``sealed/`` untouched; a crash or
+``kill -9`` at any point leaves ``CURRENT`` and the generation it names untouched.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from secure.ingest import (
     Fingerprint,
     IngestLimits,
     IngestReport,
-    validate_batch,
+    ingest_batch,
 )
 from secure.keys import (
     check_key_permissions,
@@ -232,6 +236,22 @@ class StoreSnapshot:
     tables: Mapping[str, pa.Table]
 
 
+class OpenSnapshot:
+    """One generation being read; see ``SealedStore.snapshot``."""
+
+    def __init__(self, generation: _Generation) -> None:
+        self._gen = generation
+        report = generation.manifest["report"]
+        assert isinstance(report, dict)
+        self.generation = generation.name
+        self.data_fingerprint = str(report["data_fingerprint"])
+
+    def table(self, name: str) -> pa.Table:
+        if name not in INPUT_TABLES:
+            raise _unknown_table(name)
+        return self._gen.table(name)
+
+
 class SealedStore:
     """The encrypted microdata store in ``sealed_dir``, decrypted with the keys in ``keys_dir``."""
 
@@ -250,15 +270,17 @@ class SealedStore:
 
     @property
     def _staging(self) -> Path:
-        return self.sealed_dir / "staging"
+        # Beside the sealed folder (same file system, so a rename moves a generation in), so that
+        # a refused or killed ingest leaves the sealed folder itself untouched.
+        return self.sealed_dir.with_name(self.sealed_dir.name + ".staging")
 
     @property
     def _pointer(self) -> Path:
         return self.sealed_dir / "CURRENT"
 
     @contextlib.contextmanager
-    def _lock(self, name: str, mode: int) -> Iterator[None]:
-        fd = os.open(self.sealed_dir / name, os.O_RDWR | os.O_CREAT, 0o600)
+    def _lock(self, path: Path, mode: int) -> Iterator[None]:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, mode)
             yield
@@ -267,18 +289,29 @@ class SealedStore:
 
     @contextlib.contextmanager
     def _writer(self) -> Iterator[None]:
-        _private_dir(self.sealed_dir)
-        _private_dir(self._generations)
+        """One writer at a time; leftovers of an earlier killed writer are removed first."""
         _private_dir(self._staging)
+        lock = self._staging / "WRITE.LOCK"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            with self._lock("WRITE.LOCK", fcntl.LOCK_EX | fcntl.LOCK_NB):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                busy = True
+            else:
+                busy = False
+                for path in self._staging.iterdir():
+                    if path != lock:
+                        shutil.rmtree(path, ignore_errors=True)
                 yield
-        except BlockingIOError:
+        finally:
+            os.close(fd)
+        if busy:
             raise UserError(
                 "KLUIS_STORE_BUSY",
                 "another ingest or key rotation is writing the sealed store",
                 hint="wait until it has finished and try again",
-            ) from None
+            )
 
     def _current_name(self) -> str | None:
         try:
@@ -320,25 +353,19 @@ class SealedStore:
             yield None
             return
         check_key_permissions(self.keys_dir)
-        with self._lock("LOCK", fcntl.LOCK_SH):
+        with self._lock(self.sealed_dir / "LOCK", fcntl.LOCK_SH):
             name = self._current_name()
             yield None if name is None else self._open(name)
 
-    def _sweep(self, keep: str | None) -> None:
-        """Remove staging leftovers and every generation but ``keep`` (writer lock held)."""
-        for parent in (self._staging, self._generations):
-            if parent.is_dir():
-                for path in parent.iterdir():
-                    if not (parent == self._generations and path.name == keep):
-                        shutil.rmtree(path, ignore_errors=True)
-
     def _publish(self, staged: Path, name: str) -> None:
-        final = self._generations / name
-        os.rename(staged, final)
+        """Move a finished generation in and make it current (writer lock held)."""
+        _private_dir(self.sealed_dir)
+        _private_dir(self._generations)
+        os.rename(staged, self._generations / name)
         _fsync_dir(self._generations)
         _fsync_dir(self._staging)
         _reached("before_swap")
-        with self._lock("LOCK", fcntl.LOCK_EX):
+        with self._lock(self.sealed_dir / "LOCK", fcntl.LOCK_EX):
             tmp = self.sealed_dir / "CURRENT.tmp"
             tmp.unlink(missing_ok=True)
             with _new_file(tmp) as f:
@@ -346,7 +373,11 @@ class SealedStore:
             os.replace(tmp, self._pointer)
             _fsync_dir(self.sealed_dir)
             _reached("after_swap")
-            self._sweep(keep=name)
+            # Every other generation is garbage now, including one renamed in by a writer that
+            # was killed before its swap; readers hold LOCK shared, so none is being read.
+            for path in self._generations.iterdir():
+                if path.name != name:
+                    shutil.rmtree(path, ignore_errors=True)
 
     def _active_kek(self, current: str | None) -> tuple[str, bytes]:
         if current is not None:
@@ -374,43 +405,46 @@ class SealedStore:
         say = progress or (lambda _: None)
         check_key_permissions(self.keys_dir)
         secret = load_pseudonym_secret(self.keys_dir)
-        # Validation reads and checks everything before the sealed folder is touched.
-        with (
-            validate_batch(Path(batch_dir), secret, quarantine, self.limits, say) as batch,
-            self._writer(),
-        ):
+        with self._writer():
             current = self._current_name()
-            self._sweep(keep=current)
             kek_id, kek = self._active_kek(current)
             name = _new_generation_name()
             staged = self._staging / name
             _private_dir(staged)
-            writer = _GenerationWriter(staged, name, kek_id, kek)
-            fingerprint = Fingerprint()
-            rows: dict[str, int] = {}
-            for table, data in batch.tables():
-                say(f"encrypting {table}")
-                fingerprint.add(table, data)
-                rows[table] = data.num_rows
-                writer.put_table(table, data)
-                del data
-                _reached("table_written")
-            writer.put_table(QUARANTINE, batch.quarantine_table())
-            report = IngestReport(
-                data_fingerprint=fingerprint.hexdigest(),
-                rows=rows,
-                quarantined=dict(sorted(batch.quarantined.items())),
-                quarantined_per_table=dict(sorted(batch.quarantined_per_table.items())),
-            )
-            writer.finish(
-                {
-                    "format": FORMAT_VERSION,
-                    "generation": name,
-                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "report": report.as_dict(),
-                    "objects": [*INPUT_TABLES, QUARANTINE],
-                }
-            )
+            try:
+                writer = _GenerationWriter(staged, name, kek_id, kek)
+                fingerprint = Fingerprint()
+                rows: dict[str, int] = {}
+
+                def keep(table: str, data: pa.Table) -> None:
+                    say(f"encrypting {table}")
+                    fingerprint.add(table, data)
+                    rows[table] = data.num_rows
+                    writer.put_table(table, data)
+                    _reached("table_written")
+
+                # Accepted tables are encrypted into staging (outside the sealed folder) while
+                # the rest is still being checked; a refused batch only leaves staging to clean.
+                outcome = ingest_batch(Path(batch_dir), secret, keep, quarantine, self.limits, say)
+                writer.put_table(QUARANTINE, outcome.quarantine)
+                report = IngestReport(
+                    data_fingerprint=fingerprint.hexdigest(),
+                    rows={t: rows[t] for t in INPUT_TABLES},
+                    quarantined=dict(outcome.quarantined),
+                    quarantined_per_table=dict(outcome.quarantined_per_table),
+                )
+                writer.finish(
+                    {
+                        "format": FORMAT_VERSION,
+                        "generation": name,
+                        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "report": report.as_dict(),
+                        "objects": [*INPUT_TABLES, QUARANTINE],
+                    }
+                )
+            except BaseException:
+                shutil.rmtree(staged, ignore_errors=True)
+                raise
             say("swapping in the new generation")
             self._publish(staged, name)
         return report
@@ -434,31 +468,33 @@ class SealedStore:
                 quarantined_per_table=dict(r["quarantined_per_table"]),
             )
 
-    def read_snapshot(self) -> StoreSnapshot:
-        """Every SPEC §2 table of the current generation, decrypted and pseudonymised."""
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[OpenSnapshot]:
+        """The current generation, held open (and safe from removal) for reading table by table.
+
+        Use it to load a large store one table at a time; an ingest waits for its swap until
+        the ``with`` block ends.
+        """
         with self._reading() as gen:
             if gen is None:
                 raise _no_data()
-            report = gen.manifest["report"]
-            assert isinstance(report, dict)
+            yield OpenSnapshot(gen)
+
+    def read_snapshot(self) -> StoreSnapshot:
+        """Every SPEC §2 table of the current generation, decrypted and pseudonymised."""
+        with self.snapshot() as snap:
             return StoreSnapshot(
-                generation=gen.name,
-                data_fingerprint=str(report["data_fingerprint"]),
-                tables={name: gen.table(name) for name in INPUT_TABLES},
+                generation=snap.generation,
+                data_fingerprint=snap.data_fingerprint,
+                tables={name: snap.table(name) for name in INPUT_TABLES},
             )
 
     def read_table(self, name: str) -> pa.Table:
         """One SPEC §2 table of the current generation (decrypted, pseudonymised)."""
         if name not in INPUT_TABLES:
-            raise UserError(
-                "KLUIS_UNKNOWN_TABLE",
-                f"{name} is not a SPEC §2 table",
-                hint=f"use one of {', '.join(INPUT_TABLES)}",
-            )
-        with self._reading() as gen:
-            if gen is None:
-                raise _no_data()
-            return gen.table(name)
+            raise _unknown_table(name)
+        with self.snapshot() as snap:
+            return snap.table(name)
 
     def read_quarantine(self) -> pa.Table:
         """The rows set aside by ``ingest(..., quarantine=True)`` (``QUARANTINE_SCHEMA``)."""
@@ -477,7 +513,6 @@ class SealedStore:
         check_key_permissions(self.keys_dir)
         with self._writer():
             current = self._current_name()
-            self._sweep(keep=current)
             old_keks = kek_ids(self.keys_dir)
             new_kek = create_kek(self.keys_dir)
             if current is not None:
@@ -485,20 +520,35 @@ class SealedStore:
                 name = _new_generation_name()
                 staged = self._staging / name
                 _private_dir(staged)
-                writer = _GenerationWriter(staged, name, new_kek, load_kek(self.keys_dir, new_kek))
-                for obj in [*INPUT_TABLES, QUARANTINE]:
-                    say(f"re-encrypting {obj}")
-                    writer.put(obj, old.read(obj))
-                writer.finish(
-                    {
-                        **old.manifest,
-                        "generation": name,
-                        "rotated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    }
-                )
+                try:
+                    writer = _GenerationWriter(
+                        staged, name, new_kek, load_kek(self.keys_dir, new_kek)
+                    )
+                    for obj in [*INPUT_TABLES, QUARANTINE]:
+                        say(f"re-encrypting {obj}")
+                        writer.put(obj, old.read(obj))
+                    writer.finish(
+                        {
+                            **old.manifest,
+                            "generation": name,
+                            "rotated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        }
+                    )
+                except BaseException:
+                    shutil.rmtree(staged, ignore_errors=True)
+                    remove_kek(self.keys_dir, new_kek)
+                    raise
                 self._publish(staged, name)
             for kek_id in old_keks:
                 remove_kek(self.keys_dir, kek_id)
+
+
+def _unknown_table(name: str) -> UserError:
+    return UserError(
+        "KLUIS_UNKNOWN_TABLE",
+        f"{name} is not a SPEC §2 table",
+        hint=f"use one of {', '.join(INPUT_TABLES)}",
+    )
 
 
 def _no_data() -> UserError:

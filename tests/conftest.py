@@ -107,8 +107,11 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     elif fmt == "parquet":
         columns = {}
         for name in frame.columns:
-            values = frame[name].tolist()
-            columns[name] = pa.array([None if pd.isna(v) else v for v in values])
+            values = [None if pd.isna(v) else v for v in frame[name].tolist()]
+            try:
+                columns[name] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # a test put text in a number column
+                columns[name] = pa.array([None if v is None else str(v) for v in values])
         pq.write_table(pa.table(columns), path)
     elif fmt == "sav":
         import pyreadstat

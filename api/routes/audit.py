@@ -1,7 +1,7 @@
 """Auditor endpoints: the signed suppression log, a release export, and its verification.
 
-The export and the verifier live in ``disclosure.export`` and ``disclosure.verify`` and are
-imported inside the routes, so the rest of the API starts without them.
+The export and its verification are exactly ``kluis release export`` and ``kluis audit verify``
+(``disclosure.export``, ``disclosure.verify``), run on a temporary folder.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ import json
 import tempfile
 import zipfile
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
+from disclosure.export import export_release
 from disclosure.release import Release
+from disclosure.verify import verify_export
 
 from ..deps import Auditor, Ctx
-from ..errors import ApiError
 from ..schemas import ID_PATTERN, LogOut, VerifyOut
 
 router = APIRouter(tags=["audit"])
@@ -68,10 +69,6 @@ def export(caller: Auditor, ctx: Ctx, release_id: ReleaseId) -> Response:
 @router.get("/releases/{release_id}/verify", response_model=VerifyOut)
 def verify(caller: Auditor, ctx: Ctx, release_id: ReleaseId) -> VerifyOut:
     """Export the release and verify it: the log chain, its signature and the policy per cell."""
-    try:
-        from disclosure.verify import verify_export
-    except ImportError as exc:
-        raise _unavailable("verification") from exc
     release = ctx.releases.view(release_id).release
     with tempfile.TemporaryDirectory(prefix="kluis-verify-") as tmp:
         out_dir = FsPath(tmp) / "export"
@@ -81,31 +78,10 @@ def verify(caller: Auditor, ctx: Ctx, release_id: ReleaseId) -> VerifyOut:
         release_id=release.id,
         ok=bool(result.ok),
         failures=[str(f) for f in result.failures],
-        checked=_plain(result.checked),
+        checked=dict(result.checked),
     )
 
 
 def _export(release: Release, out_dir: FsPath) -> None:
-    try:
-        from disclosure.export import export_release
-    except ImportError as exc:
-        raise _unavailable("export") from exc
     out_dir.mkdir(parents=True, exist_ok=True)
     export_release(release, out_dir)
-
-
-def _plain(checked: Any) -> list[str] | int | dict[str, Any]:
-    if isinstance(checked, bool):
-        return int(checked)
-    if isinstance(checked, int | dict):
-        return checked
-    return [str(c) for c in checked]
-
-
-def _unavailable(what: str) -> ApiError:
-    return ApiError(
-        501,
-        "EXPORT_UNAVAILABLE",
-        f"this installation has no release {what}",
-        hint="install Kansenkluis with disclosure.export and disclosure.verify",
-    )

@@ -13,7 +13,7 @@ router = APIRouter(tags=["indicators"])
 
 
 @router.get("/indicators", response_model=list[IndicatorOut])
-def list_indicators(caller: AnyRole) -> list[IndicatorOut]:
+async def list_indicators(caller: AnyRole) -> list[IndicatorOut]:
     """The eight indicators with their breakdowns and the geographic levels they appear at."""
     out = []
     for spec in INDICATORS.values():

@@ -23,10 +23,14 @@ router = APIRouter(tags=["requests"])
 RequestId = Annotated[str, Path(pattern=ID_PATTERN, description="a request id")]
 
 
-def _out(db_path: FsPath, req: queue.AggregateRequest) -> RequestOut:
-    history = queue.request_history(db_path, req.id)
+def _out(
+    db_path: FsPath, req: queue.AggregateRequest, history: list[dict] | None = None
+) -> RequestOut:
+    if history is None:
+        history = queue.request_history(db_path, req.id)
     return RequestOut(
-        **req.model_dump(mode="json"),
+        **req.model_dump(mode="json", exclude={"release_id"}),
+        release_ids=req.release_ids,
         history=[RequestEventOut(**e) for e in history],
     )
 
@@ -71,7 +75,8 @@ def list_requests(
     """Requests you may see, oldest first: a regiocoordinator's own, everyone else's queue."""
     mine = caller.token_id if caller.gemeenten is not None else None
     reqs = queue.list_requests(ctx.db_path, requester_token_id=mine, state=state)
-    return RequestList(items=[_out(ctx.db_path, r) for r in reqs])
+    histories = queue.request_histories(ctx.db_path, [r.id for r in reqs])
+    return RequestList(items=[_out(ctx.db_path, r, histories[r.id]) for r in reqs])
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)

@@ -22,13 +22,13 @@ _SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 
 @router.get("/health", response_model=HealthOut, dependencies=[Depends(public)], tags=["system"])
-def health() -> HealthOut:
+async def health() -> HealthOut:
     """Liveness: answers without a token and touches no store."""
     return HealthOut(status="ok", version=__version__)
 
 
 @router.get("/me", response_model=MeOut, tags=["system"])
-def me(caller: AnyRole) -> MeOut:
+async def me(caller: AnyRole) -> MeOut:
     """The role and gemeenten of the calling token."""
     return MeOut(
         token_id=caller.token_id,
@@ -60,6 +60,6 @@ _DOCS_BODY, _DOCS_CSP = _docs_page()
 @router.get(
     "/docs", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(public)]
 )
-def docs() -> HTMLResponse:
+async def docs() -> HTMLResponse:
     """Swagger UI for the OpenAPI document; open, like the document itself."""
     return HTMLResponse(_DOCS_BODY, headers={"Content-Security-Policy": _DOCS_CSP})

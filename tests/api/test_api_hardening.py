@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apitest_support import REPO, RELEASE_ID, make_home, start_server
+from apitest_support import RELEASE_ID, REPO, make_home, start_server
 from fastapi import Depends
 from hypothesis import given
 from hypothesis import strategies as st
@@ -52,6 +52,16 @@ def test_every_error_is_json_with_code_message_hint(client, as_):
         headers={**as_("heerlen"), "Content-Type": "application/json"},
     )
     assert r.status_code in (400, 422) and set(r.json()) == ERROR_KEYS
+
+
+def test_a_misspelt_filter_is_refused_not_ignored(client, as_):
+    r = client.get(
+        f"/releases/{RELEASE_ID}/cells", params={"gemeeente": "GM0917"}, headers=as_("heerlen")
+    )
+    body = assert_error(r, 422, "INVALID_REQUEST")
+    assert "gemeente" in body["hint"] and "gemeeente" not in r.text
+    # ... but only for a caller who got past authentication
+    assert client.get(f"/releases/{RELEASE_ID}/cells?x=1").status_code == 401
 
 
 def test_405_lists_every_method_of_the_path(client, as_):

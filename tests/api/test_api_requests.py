@@ -55,13 +55,15 @@ def test_request_lifecycle_with_history(client, as_, db):
     assert req["id"] not in {a.id for a in queue.approved_requests(db)}
 
     done = client.get(f"/requests/{req['id']}", headers=as_("heerlen")).json()
-    assert done["state"] == "answered" and done["release_id"] == RELEASE_ID
+    assert done["state"] == "answered" and done["release_ids"] == [RELEASE_ID]
     hist = done["history"]
     assert [(e["from_state"], e["to_state"]) for e in hist] == [
         (None, "pending"),
         ("pending", "approved"),
         ("approved", "answered"),
     ]
+    listed = client.get("/requests", params={"state": "answered"}, headers=as_("heerlen"))
+    assert next(i for i in listed.json()["items"] if i["id"] == req["id"])["history"] == hist
     checker_id = client.get("/me", headers=as_("outputchecker")).json()["token_id"]
     assert [e["actor"] for e in hist] == [req["requester_token_id"], checker_id, "worker"]
 
@@ -147,6 +149,25 @@ def test_decision_needs_a_reason(client, as_):
             json={"decision": "approve", "reason": reason},
         )
         assert r.status_code == 422
+
+
+def test_a_multi_year_request_is_answered_by_one_release_per_year(client, as_, db):
+    second = "rel-2023-api-test"
+    store = ReleaseStore(db)
+    try:
+        if not store.exists(second):
+            store.save(build_release(second))
+    finally:
+        store.close()
+    rid = file(client, as_).json()["id"]  # years 2022 and 2023
+    client.post(
+        f"/requests/{rid}/decision",
+        headers=as_("outputchecker"),
+        json={"decision": "approve", "reason": "ok"},
+    )
+    queue.mark_answered(db, rid, f"{RELEASE_ID},{second}")  # the worker's form
+    got = client.get(f"/requests/{rid}", headers=as_("heerlen")).json()
+    assert got["release_ids"] == [RELEASE_ID, second]
 
 
 def test_answering_needs_a_stored_release(client, as_, db):

@@ -11,7 +11,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from apitest_support import GEMEENTE_OF, RELEASE_ID, REGIOS_OF, build_cells
+from apitest_support import GEMEENTE_OF, REGIOS_OF, RELEASE_ID, build_cells
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

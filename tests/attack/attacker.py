@@ -7,22 +7,32 @@ code must not share it. The indicator definitions (which categories make up whic
 denominator) are public (SPEC §3), so ``indicators.specs`` is fair game.
 
 Unknowns are the exact category counts x[schooljaar, population, breakdown, category, wijk] >= 0.
-Every published figure becomes an interval on a sum of unknowns:
+Every published figure becomes an interval on a sum of unknowns (a wijkgroep sums its wijken, a
+gemeente its wijken, a region pool its gemeenten, the land everything):
 
 - a count rounded to a multiple of b lies within b // 2 of the published value;
-- a published cell passed the primary rules, so its denominator is at least the minimum cell;
-- a ``suppressed_primary`` cell failed a primary rule, which (with the complement rule off) means
-  its denominator is below max(minimum cell, group-disclosure minimum);
-- a ``suppressed_secondary`` cell passed the primary rules, so its denominator is at least the
-  minimum cell;
+- a published cell passed the primary rules: its denominator is at least the minimum cell, and
+  a published 0% or 100% has a denominator of at least the group-disclosure minimum;
 - with ``percentage_basis = exact`` a published percentage p (one decimal) gives the linear pair
   100 * num - (p + 0.05) * den <= 0 and (p - 0.05) * den - 100 * num <= 0 on the *true* counts;
   with ``rounded`` it must agree with the published counts and adds nothing.
 
+With ``use_status`` the attacker also reads the public rules behind what it sees:
+
+- a ``suppressed_primary`` cell failed min cell or group disclosure (complement rule off), so
+  its denominator is below max(minimum cell, group minimum), and its counts fit one of three
+  reasons (den < min cell; 0% shown; 100% shown), whose hull bounds the cell;
+- a ``suppressed_secondary`` cell passed both: denominator >= minimum cell, and either a large
+  denominator or a percentage strictly inside (0, 100) even after rounding;
+- the pooling map: pooling merges a small wijk with a neighbour until no small unit has one, so
+  a unit that still borders another unit of its gemeente has every pooling criterion
+  denominator >= ``pooling.wijk_min``.
+
 Two attacks then bound every withheld numerator and denominator: differencing (a published parent
-minus published siblings) and a joint linear programme per population (HiGHS through
-``scipy.optimize.linprog``). Counts are integers, so LP bounds are rounded inwards. ``findings``
-compares the intervals with the true values, which only a test holds.
+minus published siblings) and a joint linear programme per population (HiGHS, the solver behind
+``scipy.optimize.linprog(method="highs")``). Counts are integers, so LP bounds are rounded
+inwards. ``findings`` and ``attack_releases`` compare the intervals with the true values, which
+only a test holds.
 """
 
 from __future__ import annotations
@@ -340,10 +350,13 @@ class Attacker:
         *,
         use_status: bool = True,
         numbers: bool = True,
+        use_pooling: bool | None = None,
     ) -> None:
         self.releases = list(releases)
         self.geography = geography
         self.use_status = use_status
+        #: read the pooling map as evidence (default: with the statuses)
+        self.use_pooling = use_status if use_pooling is None else use_pooling
         self.numbers = numbers
         self.blocks: dict[Block, _BlockModel] = {}
         #: populations whose breakdowns one published figure (a totaal or a pooling
@@ -353,7 +366,7 @@ class Attacker:
             for spec in INDICATORS.values()
             if TOTAAL in spec.breakdowns and POPULATIONS[spec.population].breakdowns != (TOTAAL,)
         }
-        if use_status:
+        if self.use_pooling:
             self.joined |= {c for r in self.releases for c in r.policy.wijk_criteria}
         #: published figures that contradict each other (e.g. a percentage that does not
         #: follow from the published rounded counts)
@@ -361,7 +374,7 @@ class Attacker:
         for ri, release in enumerate(self.releases):
             for cell in release.cells:
                 self._read(ri, release, cell)
-            if use_status:
+            if self.use_pooling:
                 self._read_pooling(ri, release)
 
     # -- reading ---------------------------------------------------------------------------
@@ -602,9 +615,11 @@ class Attacker:
         n = self.true_value(block, num_expr, truth)
         d = self.true_value(block, den_expr, truth)
         k = policy.complement_k or 0
+        base = policy.rounding_base
+        rn, rd = (n + base // 2) // base * base, (d + base // 2) // base * base
         return (
             d < policy.min_cell
-            or (n in (0, d) and d < policy.group_min)
+            or ((n in (0, d) or rn in (0, rd)) and d < policy.group_min)
             or (k > 0 and (n < k or d - n < k))
         )
 
@@ -623,6 +638,16 @@ class Attacker:
                 n, d = self.true_value(block, num, truth), self.true_value(block, den, truth)
                 if not lo * d - _EPS <= 100 * n <= hi * d + _EPS:
                     out.append(f"{where}: true {n}/{d} outside [{lo}, {hi}]%")
+            for (ri, key), cases in model.cases.items():
+                num, den = model.withheld[(ri, key)]
+                n, d = self.true_value(block, num, truth), self.true_value(block, den, truth)
+                if not any(
+                    case.den.low <= d <= case.den.high
+                    and case.num.low <= n <= case.num.high
+                    and case.rest.low <= d - n <= case.rest.high
+                    for case in cases
+                ):
+                    out.append(f"release {ri} {key}: true {n}/{d} fits no reason for its status")
         return out
 
     # -- attack 1: differencing -------------------------------------------------------------

@@ -57,6 +57,22 @@ class World:
             for r in self.agg.counts.itertuples(index=False)
         }
 
+    def __repr__(self) -> str:
+        """Python that rebuilds the world (hypothesis prints this for a failing example)."""
+        geo = self.geography
+        sizes = [len(geo.wijken_of(g)) for g in sorted(geo.gemeenten)]
+        buren = {w.code: set(w.buren) for w in geo.wijken.values() if w.buren}
+        regio_of = [geo.gemeenten[g].regio for g in sorted(geo.gemeenten)]
+        counts = {
+            (r.population, r.breakdown, r.category, r.wijkcode): int(r.count)
+            for r in self.agg.counts.itertuples(index=False)
+            if r.count
+        }
+        return (
+            f"make_world(make_geography({sizes}, {buren!r}, {regio_of!r}), {counts!r}, "
+            f"{self.agg.schooljaar})"
+        )
+
     def describe(self) -> str:
         """A compact dump of the world (for a failing example's report)."""
         lines = []

@@ -115,8 +115,15 @@ BAD_BATCHES = {
 }
 
 
-@pytest.mark.parametrize("change", BAD_BATCHES.values(), ids=BAD_BATCHES.keys())
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+CASES = [pytest.param(change, "csv", id=f"csv-{name}") for name, change in BAD_BATCHES.items()]
+CASES += [
+    pytest.param(BAD_BATCHES[name], fmt, id=f"{fmt}-{name}")
+    for name in ("unknown-code", "bad-year")
+    for fmt in ("parquet", "sav")
+]
+
+
+@pytest.mark.parametrize(("change", "fmt"), CASES)
 def test_refused_batches_never_repeat_canaries(
     home, batch_kit, tmp_path, capsys, caplog, change, fmt
 ):
@@ -154,7 +161,9 @@ def test_broken_files_never_repeat_canaries(home, batch_kit, tmp_path, capsys, c
         ),
     }
     for name, spoil in cases.items():
-        fresh = batch_kit.write_batch(tmp_path / f"b-{name}", with_canaries(batch_kit.tiny_tables()))
+        fresh = batch_kit.write_batch(
+            tmp_path / f"b-{name}", with_canaries(batch_kit.tiny_tables())
+        )
         spoil(fresh / name)
         with pytest.raises(UserError) as info:
             store.ingest(fresh)
@@ -191,7 +200,8 @@ def test_accepted_canaries_are_only_in_the_encrypted_store(
     # ingest wrote nothing outside KLUIS_HOME/sealed: not in the working folder, not in the batch
     assert list(cwd.iterdir()) == []
     assert {p.name: p.read_bytes() for p in batch.iterdir()} == batch_files
-    assert sorted(p.name for p in home.iterdir()) == ["keys", "sealed"]
+    assert sorted(p.name for p in home.iterdir()) == ["keys", "sealed", "sealed.staging"]
+    assert [p.name for p in (home / "sealed.staging").iterdir()] == ["WRITE.LOCK"]
 
 
 def test_quarantined_canaries_stay_sealed(home, batch_kit, tmp_path, capsys, caplog):

@@ -432,7 +432,8 @@ def test_quarantine_cannot_set_geografie_rows_aside(tmp_path, batch_tables, batc
         store.ingest(batch_kit.write_batch(tmp_path / "b", batch_tables), quarantine=True)
     assert info.value.code == "INGEST_UNKNOWN_WIJK"
     assert "cannot set its rows aside" in info.value.hint
-    assert not (tmp_path / "sealed").exists()
+    assert not (tmp_path / "sealed").exists()  # staging beside it is cleaned up
+    assert [p.name for p in (tmp_path / "sealed.staging").iterdir()] == ["WRITE.LOCK"]
 
 
 def test_quarantine_still_refuses_broken_files(tmp_path, make_batch):
@@ -443,7 +444,8 @@ def test_quarantine_still_refuses_broken_files(tmp_path, make_batch):
     with pytest.raises(UserError) as info:
         store.ingest(batch, quarantine=True)
     assert info.value.code == "INGEST_MISSING_COLUMN"
-    assert not (tmp_path / "sealed").exists()
+    assert not (tmp_path / "sealed").exists()  # staging beside it is cleaned up
+    assert [p.name for p in (tmp_path / "sealed.staging").iterdir()] == ["WRITE.LOCK"]
 
 
 def test_a_refused_first_ingest_creates_nothing(tmp_path, batch_tables, make_batch):
@@ -452,5 +454,6 @@ def test_a_refused_first_ingest_creates_nothing(tmp_path, batch_tables, make_bat
     setv("persoon", 1, "geboortemaand", 14)(batch_tables)
     with pytest.raises(UserError):
         store.ingest(make_batch(batch_tables))
-    assert not (tmp_path / "sealed").exists()
+    assert not (tmp_path / "sealed").exists()  # staging beside it is cleaned up
+    assert [p.name for p in (tmp_path / "sealed.staging").iterdir()] == ["WRITE.LOCK"]
     assert store.current_fingerprint() is None

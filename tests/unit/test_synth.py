@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pyreadstat
@@ -286,19 +285,17 @@ def test_same_seed_gives_byte_identical_csv(csv_dir: Path, tmp_path: Path) -> No
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """One textual form for all three formats: missing -> "", booleans and numbers as ints."""
-
-    def cell(value: object) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            return ""
-        if isinstance(value, (bool, np.bool_)):
-            return str(int(value))
-        if isinstance(value, str):
-            return {"true": "1", "false": "0"}.get(value, value)
-        if float(value).is_integer():
-            return str(int(value))
-        return str(value)
-
-    return frame.astype(object).map(cell).reset_index(drop=True)
+    out = {}
+    for name, column in frame.items():
+        if pd.api.types.is_bool_dtype(column):
+            text = column.astype(int).astype(str)
+        elif pd.api.types.is_numeric_dtype(column):
+            text = column.astype("Int64").astype(str).replace("<NA>", "")
+        else:
+            text = column.astype(object).where(column.notna(), "").astype(str)
+            text = text.replace({"true": "1", "false": "0"})
+        out[name] = text.reset_index(drop=True)
+    return pd.DataFrame(out)
 
 
 def test_csv_and_sav_read_back_to_the_same_tables(
