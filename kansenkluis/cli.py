@@ -287,6 +287,22 @@ def demo(
     run_demo(out_dir, scale=scale, seed=seed, console=out)
 
 
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """The click exception class of that name, from click and from typer's bundled copy."""
+    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
+    try:
+        from typer._click import exceptions as bundled  # typer >= 0.2x vendors click
+
+        found.append(getattr(bundled, name))
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the typer build
+        pass
+    return tuple(found)
+
+
+_USAGE_ERRORS = _click_exceptions("UsageError")
+_ABORTS = _click_exceptions("Abort")
+
+
 def main() -> None:
     try:
         rc = app(standalone_mode=False)
@@ -295,10 +311,10 @@ def main() -> None:
         if e.hint:
             err.print(f"  fix: {e.hint}", highlight=False)
         sys.exit(int(e.exit_code))
-    except click.exceptions.UsageError as e:
-        e.show()
+    except _USAGE_ERRORS as e:
+        e.show()  # type: ignore[attr-defined]
         sys.exit(int(ExitCode.USAGE))
-    except click.exceptions.Abort:
+    except _ABORTS:
         sys.exit(int(ExitCode.INTERNAL))
     except Exception as e:  # noqa: BLE001 - last resort: report the type only, never the text
         err.print(

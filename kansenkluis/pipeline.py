@@ -146,6 +146,18 @@ def run(
             progress(f"computing indicators for {year}")
             agg = compute_aggregates(linked.con, linked.geography, year, linked.data_fingerprint)
             link_report = dict(linked.link_report)
+        if (
+            agg.run_report.get("vo_pupils_t", 0) == 0
+            or agg.run_report.get("vo_pupils_t_plus_1", 0) == 0
+        ):
+            # stapelen, op- en afstroom and zittenblijven follow pupils into t+1: a release without
+            # t+1 would publish zeros that look like real figures
+            raise UserError(
+                "RUN_YEAR_NOT_COVERED",
+                f"the data hold no vo enrolment for {year}/{str(year + 1)[-2:]} or for "
+                f"{year + 1}/{str(year + 2)[-2:]}, which the transition indicators need",
+                hint="choose a reference year T whose year T+1 was ingested too",
+            )
         prior = [c for c in releases.published_cells() if c.schooljaar == year]
         progress("disclosure control")
         draft = protect(agg, policy, prior=prior, noise=noise)

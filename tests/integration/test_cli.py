@@ -159,3 +159,10 @@ def test_run_without_init_is_a_clear_user_error(tmp_path: Path) -> None:
 def test_usage_error_exits_2(tmp_path: Path) -> None:
     proc = kluis(tmp_path, "run", check=False)
     assert proc.returncode == 2
+
+
+def test_a_year_without_its_next_year_is_refused(world: dict) -> None:
+    # the synthetic data cover school years up to 2023, so 2023 has no t+1
+    proc = kluis(world["home"], "run", "--year", "2023", check=False)
+    assert proc.returncode == 3
+    assert "RUN_YEAR_NOT_COVERED" in proc.stderr
