@@ -239,9 +239,10 @@ def render(modules: list[ModuleType] | None = None) -> str:
         "Every pupil of a reference year t falls in exactly one outcome *category* of each",
         "*population* it belongs to; an indicator is the pupils of its numerator categories",
         "over those of its denominator categories, `100 * numerator / denominator`.",
-        "Two engines count the categories: `secure/engine.py` (DuckDB, one SQL statement per",
-        "population) and `indicators/reference.py` (plain Python). Every worked example below",
-        "is a spec test that runs both engines.",
+        "Two engines count the categories: `secure/engine.py` (DuckDB; one SELECT per",
+        "population, all counted in one statement) and `indicators/reference.py` (plain",
+        "Python, pupil by pupil). Every worked example below is a spec test that runs both",
+        "engines; property tests check that they agree on generated tables.",
         "",
         "## Indicators",
         "",
@@ -294,7 +295,14 @@ def render(modules: list[ModuleType] | None = None) -> str:
     out += _md_table(["key", "counts"], [[f"`{k}`", v] for k, v in RUN_REPORT.items()])
     out += ["", "## Worked examples", ""]
     geo_header, geo_rows = parse_rows(SPEC_GEOGRAFIE)
-    out += ["The examples use this geography:", "", *_md_table(geo_header, geo_rows), ""]
+    out += [
+        "The examples use this geography. A `toelichting` column in an example is a note for",
+        "the reader; like any extra column (SPEC §2) the engines ignore it. An empty cell is a",
+        "missing value.",
+        "",
+        *_md_table(geo_header, geo_rows),
+        "",
+    ]
     for module in modules:
         doc = (module.__doc__ or module.__name__).strip()
         title, _, body = doc.partition("\n")

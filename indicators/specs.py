@@ -272,6 +272,13 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "`kind_ouder` rows; their level is their highest `hoogste_opleiding` row. A parent "
         "without a known level is ignored, so one known parent decides the group on their own.",
     ),
+    (
+        "A year without t+1",
+        "The engines do not refuse a reference year whose t+1 is not loaded: stapelen in vo and "
+        "in mbo then count nobody in the numerator and the transition population is empty. The "
+        "run report shows it (`vo_pupils_t_plus_1` is 0); such a year must not be published for "
+        "those indicators.",
+    ),
 )
 
 #: Pupils left out of every cell, by reason (SPEC §3: counted in the run report).

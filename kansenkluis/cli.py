@@ -196,12 +196,21 @@ def audit_open(release_id: Annotated[str, typer.Argument()]) -> None:
     out.print(table)
 
 
-@keys_app.command("rotate")
-def keys_rotate() -> None:
+@keys_app.command("rotate-signing")
+def keys_rotate_signing() -> None:
     """Rotate the release signing key; earlier exports still verify with their own release.pub."""
-    from kansenkluis.pipeline import rotate_keys
+    from kansenkluis.pipeline import rotate_signing_key
 
-    out.print(f"new signing key {rotate_keys(_settings())}")
+    out.print(f"new signing key {rotate_signing_key(_settings())}")
+
+
+@keys_app.command("rotate-data")
+def keys_rotate_data() -> None:
+    """Rotate the key-encryption and data keys of the sealed store (re-encrypts everything)."""
+    from kansenkluis.pipeline import rotate_data_key
+
+    rotate_data_key(_settings(), progress=_progress)
+    out.print("sealed store re-encrypted under a new data key; the old keys are destroyed")
 
 
 @app.command()

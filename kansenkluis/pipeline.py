@@ -242,9 +242,14 @@ def open_commitments(settings: Settings, release_id: str) -> list[dict[str, obje
     return opened
 
 
-def rotate_keys(settings: Settings) -> str:
+def rotate_signing_key(settings: Settings) -> str:
     """Rotate the release signing key (old releases keep verifying with their own release.pub)."""
     return release_log.rotate_signing_key(settings.signing_dir)
+
+
+def rotate_data_key(settings: Settings, progress: Progress = _quiet) -> None:
+    """New key-encryption and data keys for the sealed store; the data are re-encrypted."""
+    sealed_store(settings).rotate_data_key(progress=progress)
 
 
 def backup_releases(settings: Settings, target: Path) -> Path:

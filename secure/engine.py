@@ -15,7 +15,7 @@ hold this one to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -71,7 +71,7 @@ def _literal(value: object) -> str:
     return f"'{text}'"
 
 
-def _values_table(name: str, columns: str, rows: list[tuple[object, ...]]) -> str:
+def _values_table(name: str, columns: str, rows: Sequence[tuple[object, ...]]) -> str:
     values = ",\n  ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
     return (
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM (VALUES\n  {values}\n)"

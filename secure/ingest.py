@@ -1,14 +1,16 @@
 """Reading and validating one batch of SPEC §2 tables, and re-pseudonymising it.
 
 A batch is a complete snapshot: one folder with exactly one ``<table>.parquet|csv|sav`` file per
-SPEC §2 table. ``validate_batch`` reads every file into Arrow (as text, so that every format goes
-through the same checks), checks it with set-based DuckDB statements, and hands the store the
-pseudonymised, typed tables one at a time. Nothing here writes to disk.
+SPEC §2 table. ``ingest_batch`` first probes every file cheaply (size, header or metadata), then
+reads, checks and pseudonymises the tables one at a time with set-based DuckDB statements in an
+in-memory database that never spills to disk, and hands each accepted table to a sink (the store
+encrypts it at once). Nothing here writes to disk.
 
 Every problem is reported as ``<file> row <n>: <column> <rule>`` where ``n`` counts *data rows*
 from 1 (the header of a CSV file is not counted, so row n is line n+1 of a CSV file and case n of
 an SPSS file). No message ever quotes a value from the data or a ``rin``: DuckDB and Arrow errors,
-which may quote values, are replaced by our own messages (``from None``).
+which may quote values, are replaced by our own messages, raised outside the ``except`` block or
+``from None`` and then dropped, so the original is not even chained.
 """
 
 from __future__ import annotations

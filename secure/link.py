@@ -25,9 +25,9 @@ SELECT
     (SELECT count(*) FROM kind_ouder) AS children,
     (SELECT count(*) FROM kind_ouder
         WHERE rin_ouder1 IS NOT NULL OR rin_ouder2 IS NOT NULL) AS children_with_parent,
-    (SELECT count(*) FROM kind_ouder k WHERE EXISTS (
-        SELECT 1 FROM hoogste_opleiding h WHERE h.rin IN (k.rin_ouder1, k.rin_ouder2)
-    )) AS children_with_parent_education,
+    (SELECT count(*) FROM kind_ouder
+        WHERE rin_ouder1 IN (SELECT rin FROM hoogste_opleiding)
+           OR rin_ouder2 IN (SELECT rin FROM hoogste_opleiding)) AS children_with_parent_education,
     (SELECT count(*) FROM hoogste_opleiding) AS persons_with_education
 """
 
@@ -36,12 +36,10 @@ SELECT schooljaar, count(DISTINCT rin) AS n FROM adres GROUP BY schooljaar
 """
 
 VO_PER_YEAR_SQL = """
-SELECT v.schooljaar,
-       count(*) AS pupils,
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM adres a WHERE a.rin = v.rin AND a.schooljaar = v.schooljaar
-       )) AS with_adres
-FROM vo_inschrijving v GROUP BY v.schooljaar
+SELECT v.schooljaar, count(*) AS pupils, count(a.rin) AS with_adres
+FROM vo_inschrijving v
+LEFT JOIN (SELECT DISTINCT rin, schooljaar FROM adres) a USING (rin, schooljaar)
+GROUP BY v.schooljaar
 """
 
 

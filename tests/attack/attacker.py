@@ -164,7 +164,7 @@ class SeenCell:
         return cls(
             indicator=str(get("indicator")),
             breakdown=str(get("breakdown")),
-            schooljaar=int(get("schooljaar")),
+            schooljaar=int(str(get("schooljaar"))),
             geo_level=str(get("geo_level")),
             geo_code=str(get("geo_code")),
             numerator=num("numerator", lambda v: int(float(v))),
@@ -318,6 +318,8 @@ class _BlockModel:
         default_factory=list
     )
     targets: dict[frozenset[int], list[TargetCell]] = field(default_factory=dict)
+    #: sum -> the first release that published it with numbers
+    published_in: dict[frozenset[int], int] = field(default_factory=dict)
     #: (release, cell key) -> (numerator expr, denominator expr) of every withheld cell
     withheld: dict[tuple[int, CellKey], tuple[frozenset[int], frozenset[int]]] = field(
         default_factory=dict
@@ -469,6 +471,8 @@ class Attacker:
                 model.bound(rest, Interval(k, math.inf), f"{where} complement")
             if self.numbers:
                 self._read_numbers(model, policy, cell, num, den, where)
+                for expr in (num, den):
+                    model.published_in[expr] = min(model.published_in.get(expr, ri), ri)
             return
         if cell.status not in WITHHELD:
             raise AttackModelError(f"{where}: unknown status {cell.status!r}")
@@ -655,13 +659,14 @@ class Attacker:
     def differencing(self) -> dict[Target, Interval]:
         """Parent minus published siblings, and plain equality (shared denominators).
 
-        For each withheld sum T and each known sum P that contains it, the rest P - T is
-        covered greedily by disjoint known sums; T then lies in P minus their total.
+        For each withheld sum T and each bounded sum P that contains it, the rest P - T is
+        covered greedily by disjoint bounded sums; T then lies in P minus their total. A
+        sibling known only from below (a secondary suppression, a pooled unit) still caps T.
         """
         out: dict[Target, Interval] = {}
         for target in self.targets():
             model = self.blocks[target.block]
-            known = {e: b for e, b in model.bounds.items() if b.high < math.inf}
+            known = model.bounds
             best = Interval(0.0, math.inf)
             if target.expr in known:
                 best = best & known[target.expr]
@@ -914,6 +919,7 @@ def findings(
     attack: str,
     statuses: Sequence[str] = (SUPPRESSED_PRIMARY, SUPPRESSED_SECONDARY, POOLED),
     inherent: Mapping[Target, Interval] | None = None,
+    release: int | None = None,
 ) -> list[Finding]:
     """Withheld values (of the given statuses) that an attack narrowed down too far.
 
@@ -921,12 +927,20 @@ def findings(
     own: a big wijk merged with a tiny one has its upper bound pinned by the group, but its
     figures were publishable anyway; a small one must be as safe as a suppressed cell.
     ``inherent``: the status-only attacker's intervals (see ``required_reach``).
+    ``release``: judge only what that release withheld, and not what an earlier release had
+    already published (no later release can take that back).
     """
     base = {(t.block, t.expr): iv for t, iv in (inherent or {}).items()}
     out = []
     for target, interval in intervals.items():
+        if release is not None:
+            first = attacker.blocks[target.block].published_in.get(target.expr)
+            if first is not None and first < release:
+                continue
         if not any(
-            c.status in statuses and (c.status != POOLED or attacker.would_fail_primary(c, truth))
+            c.status in statuses
+            and (release is None or c.release == release)
+            and (c.status != POOLED or attacker.would_fail_primary(c, truth))
             for c in target.cells
         ):
             continue
@@ -946,26 +960,32 @@ def attack_releases(
 ) -> tuple[list[str], list[Finding]]:
     """Run both attacks and judge them: (unsound assumptions, findings).
 
-    The first list names every constraint the true world breaks; it must be empty, or the
-    attacker's reading of the release is wrong and its findings mean nothing. With
-    ``use_status``, what statuses and pooling alone reveal (the status-only attacker) is
-    inherent in the release format and is not held against the published numbers.
+    Releases are taken in the order they were made: what release r withheld is attacked with
+    releases 0..r (SPEC §4: "of the same release and of earlier releases"). The first list
+    names every constraint the true world breaks; it must be empty, or the attacker's reading
+    of the releases is wrong and its findings mean nothing. With ``use_status``, what statuses
+    and pooling alone reveal (the status-only attacker) is inherent in the release format and
+    is not held against the published numbers.
     """
-    attacker = Attacker(releases, geography, use_status=use_status)
-    unsound = attacker.violated_by(truth) + attacker.inconsistencies
-    if unsound:
-        return unsound, []
-    raw = findings(attacker.differencing(), attacker, truth, "differencing") + findings(
-        attacker.joint_lp(), attacker, truth, "lp"
-    )
-    if not use_status or not raw:
-        return [], raw
-    blind = Attacker(releases, geography, use_status=True, numbers=False)
-    inherent = blind.joint_lp(only={(f.target.block, f.target.expr) for f in raw})
-    by_sum = {(t.block, t.expr): iv for t, iv in inherent.items()}
-    out = []
-    for f in raw:
-        cap = by_sum[(f.target.block, f.target.expr)]
-        if is_disclosed(f.true_value, f.interval, cap):
-            out.append(Finding(f.attack, f.target, f.true_value, f.interval, f.margin, cap))
+    unsound: list[str] = []
+    out: list[Finding] = []
+    for r in range(len(releases)):
+        seen = releases[: r + 1]
+        attacker = Attacker(seen, geography, use_status=use_status)
+        unsound += attacker.violated_by(truth) + attacker.inconsistencies
+        if unsound:
+            return sorted(set(unsound)), []
+        raw = findings(
+            attacker.differencing(), attacker, truth, "differencing", release=r
+        ) + findings(attacker.joint_lp(), attacker, truth, "lp", release=r)
+        if not use_status or not raw:
+            out += raw
+            continue
+        blind = Attacker(seen, geography, use_status=True, numbers=False)
+        inherent = blind.joint_lp(only={(f.target.block, f.target.expr) for f in raw})
+        by_sum = {(t.block, t.expr): iv for t, iv in inherent.items()}
+        for f in raw:
+            cap = by_sum[(f.target.block, f.target.expr)]
+            if is_disclosed(f.true_value, f.interval, cap):
+                out.append(Finding(f.attack, f.target, f.true_value, f.interval, f.margin, cap))
     return [], out

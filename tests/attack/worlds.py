@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ class World:
         """Python that rebuilds the world (hypothesis prints this for a failing example)."""
         geo = self.geography
         sizes = [len(geo.wijken_of(g)) for g in sorted(geo.gemeenten)]
-        buren = {w.code: set(w.buren) for w in geo.wijken.values() if w.buren}
+        buren = {w.code: set(w.buren) for w in geo.wijken.values()}
         regio_of = [geo.gemeenten[g].regio for g in sorted(geo.gemeenten)]
         counts = {
             (r.population, r.breakdown, r.category, r.wijkcode): int(r.count)
@@ -89,13 +90,15 @@ def make_geography(
     buren: Mapping[str, set[str]] | None = None,
     regio_of: list[str] | None = None,
 ) -> Geography:
-    """A geography with gemeenten GM0001.. and wijken WKggggww; buren default to a chain."""
+    """A geography with gemeenten GM0001.. and wijken WKggggww; without ``buren`` the wijken of
+    each gemeente border in a chain."""
     rows = []
+    chain = buren is None
     buren = dict(buren or {})
     for gi, n in enumerate(wijken_per_gemeente, start=1):
         gm = f"GM{gi:04d}"
         codes = [f"WK{gi:04d}{wi:02d}" for wi in range(n)]
-        if not any(c in buren for c in codes):
+        if chain:
             for a, b in zip(codes, codes[1:], strict=False):
                 buren.setdefault(a, set()).add(b)
                 buren.setdefault(b, set()).add(a)
@@ -234,7 +237,7 @@ def naive_release(
             for level, code, naam, wijken in units:
                 num = sum(wijk_counts[(spec.id.value, b, w)][0] for w in wijken)
                 den = sum(wijk_counts[(spec.id.value, b, w)][1] for w in wijken)
-                base = dict(
+                base: dict[str, Any] = dict(
                     indicator=spec.id.value,
                     breakdown=b,
                     schooljaar=world.agg.schooljaar,

@@ -1,6 +1,8 @@
 """docs/indicators.md is generated from the specs and the worked examples and must be current."""
 
-from indicators.docs import DOC_PATH, render, spec_modules
+import pytest
+
+from indicators.docs import DOC_PATH, SpecCase, render, spec_modules
 from indicators.specs import INDICATORS
 
 
@@ -28,3 +30,12 @@ def test_rendered_docs_show_each_case_table_and_expectation():
     for module in spec_modules():
         for case in module.CASES:
             assert f"#### {case.title}" in text
+
+
+def test_a_case_naming_an_unknown_indicator_or_breakdown_is_refused():
+    with pytest.raises(ValueError, match="bad expect key"):
+        SpecCase("x", "x", {}, {"opstroming": (0, 0)})
+    with pytest.raises(ValueError, match="no breakdown vwo"):
+        SpecCase("x", "x", {}, {"opstroom[vwo]": (0, 0)})
+    with pytest.raises(ValueError, match="unknown run-report keys"):
+        SpecCase("x", "x", {}, {"opstroom[havo]": (0, 0)}, report={"no_such_count": 1})

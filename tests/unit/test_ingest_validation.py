@@ -424,6 +424,24 @@ def test_quarantine_sets_bad_rows_aside_and_counts_them_by_rule(tmp_path, batch_
         assert pseudo_c2 not in store.read_table(table).column("rin").to_pylist()
 
 
+def test_quarantine_takes_the_rows_of_a_quarantined_parent_along(tmp_path, batch_tables, batch_kit):
+    create_sealed_keys(tmp_path / "keys")
+    store = SealedStore(tmp_path / "sealed", tmp_path / "keys")
+    setv("persoon", 6, "geboortemaand", 0)(batch_tables)  # parent 200000001 of child C1
+    report = store.ingest(batch_kit.write_batch(tmp_path / "b", batch_tables), quarantine=True)
+    assert report.quarantined == {"INGEST_OUT_OF_RANGE": 1, "INGEST_QUARANTINED_PERSON": 2}
+    q = store.read_quarantine().to_pandas()
+    assert set(zip(q.tabel, q.rij, q.regel, q.kolom, strict=True)) == {
+        ("persoon", 6, "INGEST_OUT_OF_RANGE", "geboortemaand"),
+        ("kind_ouder", 1, "INGEST_QUARANTINED_PERSON", "rin_ouder1"),
+        ("hoogste_opleiding", 1, "INGEST_QUARANTINED_PERSON", "rin"),
+    }
+    # the whole kind_ouder row goes: C1 is left without parents rather than with half of them
+    secret = load_pseudonym_secret(tmp_path / "keys")
+    assert pseudonymise(secret, C1) not in store.read_table("kind_ouder").column("rin").to_pylist()
+    assert pseudonymise(secret, C1) in store.read_table("persoon").column("rin").to_pylist()
+
+
 def test_quarantine_cannot_set_geografie_rows_aside(tmp_path, batch_tables, batch_kit):
     create_sealed_keys(tmp_path / "keys")
     store = SealedStore(tmp_path / "sealed", tmp_path / "keys")
