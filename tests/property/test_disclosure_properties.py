@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from attack.worlds import World, worlds
 from hypothesis import HealthCheck, given, settings
 
 from disclosure.policy import load_policy
 from disclosure.protect import protect
 from kansenkluis.domain import CellStatus, GeoLevel
-from attack.worlds import World, worlds
 
 POLICY = load_policy(None)
 SETTINGS = settings(
