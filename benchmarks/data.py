@@ -47,6 +47,7 @@ def subsample(src: Path, dst: Path, fraction: float, salt: str = "bench") -> dic
     buckets = 1_000_000
     keep = int(round(fraction * buckets))
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         con.execute(
             f"""
@@ -83,6 +84,7 @@ def concat_worlds(first: Path, second: Path, dst: Path) -> dict[str, int]:
     """Two synthetic countries on one geography (see module docstring); rows per table."""
     dst.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         a, b = _parquet(first, "geografie"), _parquet(second, "geografie")
         differ = con.execute(

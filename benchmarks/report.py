@@ -302,19 +302,34 @@ def agreement_lines(steps: Mapping[str, Any]) -> list[str]:
         return []
     if "failed" in a:
         return [f"Agreement check FAILED: `{_failed(a)}`"]
-    rv = a["reference_vs_engine"]
     ps = a["parquet_vs_sealed_engine"]
-    return [
-        f"- Scope: {a['scope']} ({a['rows']:,} rows), reference year {a['year']}; the reference "
-        f"engine took {fmt(a['reference_run']['compute_s'])} there "
-        f"(peak {gb(a['reference_run']['peak_rss_mb'])}).",
-        f"- Reference vs DuckDB engine: {rv['count_cells_differ']} of {rv['count_cells']:,} "
-        f"count cells and {rv['indicator_cells_differ']} of {rv['indicator_cells']:,} indicator "
-        f"cells (numerator and denominator of every indicator × breakdown × wijk) differ; "
-        f"run report keys differing: {rv['run_report_keys_differ'] or 'none'}.",
-        f"- DuckDB engine on the plain batch vs on the sealed (pseudonymised) store: "
-        f"{ps['indicator_cells_differ']} of {ps['indicator_cells']:,} indicator cells differ.",
+    lines = [
+        f"- Scope: {a['scope']} ({a['rows']:,} input rows), every reference year with a t+1: "
+        f"{', '.join(str(y) for y in a['years'])}. Both engines get the same tables; every count "
+        "cell (population × breakdown × category × wijk, zeros included), every indicator cell "
+        "(numerator and denominator per indicator × breakdown × wijk) and every run-report count "
+        "is compared. "
+        + ("**All agree.**" if a["all_agree"] else "**They do not all agree** (see below)."),
+        "",
+        "| year | count cells differing | indicator cells differing | run-report counts "
+        "differing | pupils counted | reference engine |",
+        "|---|---:|---:|---:|---:|---|",
     ]
+    for year, y in a["per_year"].items():
+        lines.append(
+            f"| {year} | {y['count_cells_differ']} of {y['count_cells']:,} | "
+            f"{y['indicator_cells_differ']} of {y['indicator_cells']:,} | "
+            f"{len(y['run_report_keys_differ'])} of {y['run_report_keys']} | "
+            f"{y['pupils_counted']:,} | {y['reference_compute_s']:.1f} s, "
+            f"{y['reference_peak_rss_mb'] / 1024:.2f} GB |"
+        )
+    lines += [
+        "",
+        f"- The DuckDB engine on the plain batch vs on the sealed (pseudonymised) store, "
+        f"{steps.get('engine', {}).get('year', 2021)}: {ps['count_cells_differ']} of "
+        f"{ps['count_cells']:,} count cells differ.",
+    ]
+    return lines
 
 
 def scaling_table(steps: Mapping[str, Any]) -> list[str]:

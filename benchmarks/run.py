@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,8 @@ STEPS = (
 #: The reference year of the benchmark and the year after it (t+1 must exist: synth writes
 #: school years 2018-2023).
 YEAR = 2021
+#: Every reference year of the synthetic batch that has a t+1 (school years 2018-2023).
+AGREEMENT_YEARS = tuple(range(2018, 2023))
 
 
 def log(message: str) -> None:
@@ -76,9 +78,12 @@ def log(message: str) -> None:
 
 
 class Bench:
-    def __init__(self, work: Path, quick: bool, repeats: int, timeout_s: float) -> None:
+    def __init__(
+        self, work: Path, quick: bool, repeats: int, timeout_s: float, slow_s: float
+    ) -> None:
         self.work = work
         self.timeout_s = timeout_s
+        self.slow_s = slow_s
         self.quick = quick
         self.repeats = repeats
         self.scale = "small" if quick else "national"
@@ -104,8 +109,20 @@ class Bench:
     def step(self, name: str, *args: str, timeout_s: float | None = None) -> Sample:
         return run_child(step_argv(name, *args), timeout_s=timeout_s or self.timeout_s)
 
-    def repeat(self, fn: Callable[[int], Sample], n: int | None = None) -> list[Sample]:
-        return [fn(i) for i in range(n or self.repeats)]
+    def repeat(self, fn: Callable[[int], Sample]) -> list[Sample]:
+        samples: list[Sample] = []
+        for i in self.rounds(samples):
+            samples.append(fn(i))
+        return samples
+
+    def rounds(self, *series: list[Sample]) -> Iterator[int]:
+        """Round numbers up to ``--repeats``, but no further round once a run of the given
+        series took longer than ``--slow``: its figure is then one run (the report shows n)."""
+        for i in range(self.repeats):
+            if i and any(x.wall_s > self.slow_s for samples in series for x in samples):
+                log(f"a run took longer than {self.slow_s:.0f} s: not repeating it")
+                return
+            yield i
 
     def fresh_home(self, name: str) -> Path:
         home = self.work / name
@@ -192,7 +209,7 @@ class Bench:
         samples: list[Sample] = []
         flags: list[str] = []
         refusal: str | None = None
-        for i in range(self.repeats):
+        for i in self.rounds(samples):
             home = self.fresh_home(f"ingest-home-{i}")
             log(f"ingest run {i + 1}")
             sample, flags, refusal = self.ingest_into(home, self.data)
@@ -225,7 +242,7 @@ class Bench:
         views: list[Sample] = []
         tables: list[Sample] = []
         self.step("floor", "--data", data)  # warm the page cache for everyone
-        for i in range(self.repeats):
+        for i in self.rounds(sealed, views, tables):
             log(f"floor / engine round {i + 1}")
             floor.append(self.step("floor", "--data", data))
             save = ("--save-agg", str(self.agg_path(YEAR))) if i == 0 else ()
@@ -290,7 +307,7 @@ class Bench:
         year = str(YEAR)
         ref: list[Sample] = []
         eng: list[Sample] = []
-        for i in range(self.repeats):
+        for i in self.rounds(ref, eng):
             log(f"reference / engine on the 1% sample, round {i + 1}")
             save = ("--save-agg", str(ref_agg)) if i == 0 else ()
             ref.append(self.step("reference", "--data", str(sample_dir), "--year", year, *save))
@@ -331,81 +348,69 @@ class Bench:
         return out
 
     def run_agreement(self) -> dict[str, Any]:
-        """Both engines on the national data (or, if the reference would take over ~5 min, on
-        the largest pupil sample that fits), every cell of every indicator compared."""
+        """Both engines on the whole batch for every reference year that has a t+1 (or, if the
+        reference engine would take over ~5 min a year, on the largest sample of children that
+        fits), every cell of every indicator compared."""
         self.ensure_data()
-        engine_agg = self.agg_path(YEAR, "parquet")
-        if not engine_agg.exists():
-            self.step(
-                "engine-parquet",
-                "--data",
-                str(self.data),
-                "--year",
-                str(YEAR),
-                "--save-agg",
-                str(engine_agg),
-            )
         ref_info = self.results.get("reference") or _previous("reference")
         full_rows = bench_data.total_rows(self.data)
         budget_s = 300.0
         fraction = 1.0
         estimate = None
         if ref_info:
-            per_row = ref_info["reference_us_per_row"] / 1e6
-            estimate = per_row * full_rows
+            estimate = ref_info["reference_us_per_row"] / 1e6 * full_rows
             if estimate > budget_s:
                 fraction = max(0.1, round(budget_s / estimate, 2))
-        out: dict[str, Any] = {
-            "year": YEAR,
-            "reference_estimate_full_s": None if estimate is None else round(estimate, 1),
-        }
         if fraction >= 1.0:
             data = self.data
-            out["scope"] = f"the whole {self.scale} batch"
-            engine_on = engine_agg
+            scope = f"the whole {self.scale} batch"
         else:
             data = self.work / f"{self.scale}-sample-{int(fraction * 100)}pct"
             if not (data / "adres.parquet").exists():
                 bench_data.subsample(self.data, data, fraction, salt="agreement")
-            out["scope"] = (
+            scope = (
                 f"{fraction:.0%} of the children of the {self.scale} batch (hash of rin, with "
-                "their families), because the reference engine would take about "
-                f"{estimate:.0f} s on all of it"
+                f"their families): the reference engine would take about {estimate:.0f} s a "
+                "year on all of it"
             )
-            engine_on = self.work / f"agg-{self.scale}-engine-agreement.pkl"
-            self.step(
-                "engine-parquet",
-                "--data",
-                str(data),
-                "--year",
-                str(YEAR),
-                "--mode",
-                "tables",
-                "--save-agg",
-                str(engine_on),
-            )
-        ref_agg = self.work / f"agg-{self.scale}-reference-agreement.pkl"
-        log(f"reference engine on {out['scope']}")
-        ref = self.step(
-            "reference",
-            "--data",
-            str(data),
-            "--year",
-            str(YEAR),
-            "--save-agg",
-            str(ref_agg),
-            timeout_s=2 * self.timeout_s,
-        )
-        out["rows"] = bench_data.total_rows(data)
-        out["reference_run"] = summarise([ref], ["read_s", "compute_s"])
-        out["reference_vs_engine"] = self.step(
-            "compare", "--a", str(ref_agg), "--b", str(engine_on)
-        ).inner
+        per_year: dict[str, Any] = {}
+        for year in AGREEMENT_YEARS:
+            log(f"both engines on {scope}, {year}")
+            eng_agg = self.work / f"agg-{self.scale}-agreement-engine-{year}.pkl"
+            ref_agg = self.work / f"agg-{self.scale}-agreement-reference-{year}.pkl"
+            self.step("engine-parquet", "--data", str(data), "--year", str(year),
+                      "--save-agg", str(eng_agg))  # fmt: skip
+            ref = self.step("reference", "--data", str(data), "--year", str(year),
+                            "--save-agg", str(ref_agg), timeout_s=2 * self.timeout_s)  # fmt: skip
+            compared = self.step("compare", "--a", str(ref_agg), "--b", str(eng_agg)).inner
+            per_year[str(year)] = {
+                "reference_compute_s": round(ref.inner["compute_s"], 2),
+                "reference_peak_rss_mb": round(ref.peak_rss_mb, 1),
+                **compared,
+            }
+            ref_agg.unlink()
+            if year != YEAR or fraction < 1.0:
+                eng_agg.unlink()
         # The same engine on the plain batch and on the sealed (pseudonymised) store.
-        out["parquet_vs_sealed_engine"] = self.step(
-            "compare", "--a", str(engine_agg), "--b", str(self.ensure_agg(YEAR))
+        plain = self.agg_path(YEAR, "parquet")
+        if not plain.exists():
+            self.step("engine-parquet", "--data", str(self.data), "--year", str(YEAR),
+                      "--save-agg", str(plain))  # fmt: skip
+        sealed_vs_plain = self.step(
+            "compare", "--a", str(plain), "--b", str(self.ensure_agg(YEAR))
         ).inner
-        return out
+        return {
+            "years": list(AGREEMENT_YEARS),
+            "scope": scope,
+            "rows": bench_data.total_rows(data),
+            "reference_estimate_full_s_per_year": None if estimate is None else round(estimate),
+            "all_agree": all(
+                y["count_cells_differ"] == 0 and not y["run_report_keys_differ"]
+                for y in per_year.values()
+            ),
+            "per_year": per_year,
+            "parquet_vs_sealed_engine": sealed_vs_plain,
+        }
 
     def run_protect(self) -> dict[str, Any]:
         """Pooling + suppression + LP audit + rounding, alone, on the exact aggregates."""
@@ -414,14 +419,14 @@ class Bench:
         first_draft = self.work / f"draft-{self.scale}-{YEAR}.pkl"
         published = self.work / f"draft-{self.scale}-{YEAR}-published.pkl"
         first: list[Sample] = []
-        for i in range(self.repeats):
+        for i in self.rounds(first):
             log(f"protect {YEAR} run {i + 1}")
             save = ("--save-draft", str(first_draft)) if i == 0 else ()
             first.append(self.step("protect", "--agg", agg, *save))
         _published_only(first_draft, published)
         second: list[Sample] = []
         next_year: list[Sample] = []
-        for i in range(self.repeats):
+        for i in self.rounds(second, next_year):
             log(f"protect {YEAR} again against the first, run {i + 1}")
             second.append(self.step("protect", "--agg", agg, "--prior", str(published)))
             log(f"protect {YEAR + 1} after {YEAR}, run {i + 1}")
@@ -453,7 +458,7 @@ class Bench:
         self.ensure_home()
         first: list[Sample] = []
         release_id = ""
-        for i in range(self.repeats):
+        for i in self.rounds(first):
             home = self.copy_home(self.base_home, f"run-home-{i}")
             log(f"kluis run --year {YEAR}, run {i + 1}")
             first.append(self.kluis("run", "--year", str(YEAR), home=home))
@@ -468,7 +473,7 @@ class Bench:
                 shutil.rmtree(home)
         released = self.work / f"{self.scale}-home-released"
         second: list[Sample] = []
-        for i in range(self.repeats):
+        for i in self.rounds(second):
             home = self.copy_home(released, f"run-home-second-{i}")
             log(f"kluis run --year {YEAR} again (against the first release), run {i + 1}")
             second.append(self.kluis("run", "--year", str(YEAR), home=home))
@@ -487,7 +492,7 @@ class Bench:
         agg = str(self.ensure_agg(YEAR))
         samples: list[Sample] = []
         dp_release = ""
-        for i in range(self.repeats):
+        for i in self.rounds(samples):
             home = self.copy_home(self.base_home, f"dp-home-{i}")
             log(f"kluis run --year {YEAR} --epsilon 1, run {i + 1}")
             samples.append(self.kluis("run", "--year", str(YEAR), "--epsilon", "1", home=home))
@@ -814,12 +819,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=1800.0, help="seconds before one child is killed"
     )
+    parser.add_argument(
+        "--slow", type=float, default=300.0, help="a step whose run takes longer runs only once"
+    )
     args = parser.parse_args(argv)
 
     repeats = args.repeats or (1 if args.quick else 3)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    bench = Bench(work, args.quick, repeats, args.timeout)
+    bench = Bench(work, args.quick, repeats, args.timeout, args.slow)
     steps = args.only or list(STEPS)
     results_path = work / "results-quick.json" if args.quick else RESULTS
     previous: dict[str, Any] = {}

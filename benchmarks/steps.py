@@ -91,6 +91,7 @@ def engine_parquet(args: argparse.Namespace) -> None:
 
     data = Path(args.data)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
     kind = "VIEW" if args.mode == "views" else "TABLE"
     for name in INPUT_TABLES:

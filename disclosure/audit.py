@@ -1,40 +1,42 @@
 """The interval audit: what an attacker can derive from everything published, by linear programming.
 
-The attacker model (docs/disclosure.md, "Attacker model"). The unknowns are the exact category
-counts x[population, breakdown, category, wijk] >= 0 (relaxed to real numbers). Every published
-figure of this release, and every published figure of an earlier release of the same schooljaar,
-is a linear constraint on a sum of unknowns:
+The attacker model (docs/disclosure.md, "The attacker model"). The unknowns are the exact
+category counts x[population, breakdown, category, wijk] >= 0 (relaxed to real numbers). Every
+published figure of this release, and every published figure of an earlier release of the same
+schooljaar, is a linear constraint on a sum of unknowns:
 
 - a published count r rounded to base b: the sum lies in [r - b//2, r + b - 1 - b//2];
 - what the public policy implies: a published cell's denominator is at least the minimum cell,
   a published 0.0% or 100.0% has a denominator of at least the group minimum, a
   ``suppressed_primary`` cell's denominator lies below the group minimum, a
   ``suppressed_secondary`` cell's denominator reached the minimum cell (``primary.status_bounds``);
+- the pooling map: a unit that still borders another unit of its gemeente was not small
+  (``KnownRow``);
 - with ``percentage_basis = "exact"``: 100 * num - (pct +/- 0.05) * den on the right side of 0.
 
 For each withheld numerator and denominator with true value v the audit computes the minimum and
-maximum of its sum over that polytope (rounded inwards to integers, as counts are integers), and
-also the hull over the alternatives the cell's own status allows (``primary.status_cases``). The
-interval must reach max(0, v - p) and v + p, p = max(3, 15% of v), except where the cell's own
-status already reveals more (a primary-suppressed denominator is known to lie below 20 whatever
-else is published): there the interval must reach as far as the status allows.
+maximum of its sum over that polytope (rounded inwards to integers, as counts are integers),
+narrowed to the hull over the alternatives the cell's own status allows
+(``primary.status_cases``). The interval must reach max(0, v - p) and v + p,
+p = max(3, 15% of v), except where the status alone already reveals more (a primary-suppressed
+denominator is known to lie below 20 whatever else is published): there it must reach as far as
+the status allows.
 
-Solving. Populations share no unknowns, so each *family* (a population, or one origin group of
-the transition population, which has no total) is audited on its own. A small family is one
-joint LP. A large one is cut into blocks, one per gemeente (its wijken and wijkgroepen and the
-gemeente itself): the only constraints that cross blocks are the national figures, which enter a
-block as *coupling rows* on the block's own sum, with bounds from the national interval minus
-the range the other gemeenten can take. That projection is exact for one coupling row; with
-several national figures of one family it treats their ranges as independent (a box), an
-approximation; the rest's ranges are taken from feasible points seen (inner, so conservative).
-Coupling rows are added only where they could cut (docs/disclosure.md, "Decomposition").
-One HiGHS model is kept per block and only its objective changes between solves.
+Solving. Populations share no unknowns, so each population (a *family*) is audited on its own. A
+small family is one joint LP (exact). A large one is cut into blocks, one per gemeente (its
+wijken, wijkgroepen and the gemeente itself): only the national figures cross blocks. Where they
+could cut, a block is *coupled*: it gets a rest-of-the-country atom whose category counts are
+bounded by what the other blocks were seen to reach (inner bounds, so on the safe side), and
+each national figure becomes an exact row over block plus rest. docs/disclosure.md
+("Decomposition") says what is exact and what is approximate. One HiGHS model is kept per block;
+only the objective changes between solves, and optima found earlier (still feasible, as
+withholding only relaxes) settle many targets without a solve.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -55,6 +57,8 @@ from highspy import HighsModelStatus, kHighsInf
 
 INF = math.inf
 _EPS = 1e-6
+#: How many recent LP optima per block are kept to pass later targets without a solve.
+_POINTS_KEPT = 40
 _SETTLED = (
     HighsModelStatus.kOptimal,
     HighsModelStatus.kInfeasible,
@@ -65,7 +69,7 @@ _SETTLED = (
 JOINT_MAX_COLUMNS = 2500
 
 
-# --- the structure an attacker sees ----------------------------------------------------------
+# --- the structure an attacker sees --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -170,12 +174,43 @@ class PriorRow:
 
 
 @dataclass
+class PriorCell:
+    """A withheld cell of an earlier release of the same schooljaar, as its status shows it."""
+
+    family: int
+    status: CellStatus
+    atoms: np.ndarray
+    num_offsets: np.ndarray
+    den_offsets: np.ndarray
+    #: true counts (to know which status alternative holds; never published)
+    num: int
+    den: int
+
+
+@dataclass
+class KnownRow:
+    """A bound that the public rules imply whatever is published, e.g. from the pooling map:
+    a unit that still borders another unit of its gemeente was not small."""
+
+    family: int
+    atoms: np.ndarray
+    offsets: np.ndarray
+    #: coefficient per offset (all ones when None)
+    weights: np.ndarray | None
+    lo: float
+    hi: float
+    block: int
+
+
+@dataclass
 class Block:
     family: int
     atoms: np.ndarray
     items: list[int] = field(default_factory=list)
-    #: position of each atom of the family in this block (-1: not in it)
+    #: column group of each atom of the family in this block (-1: not in it); atoms of one
+    #: pool share a group when nothing published can tell them apart
     position: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_positions: int = 0
 
 
 @dataclass
@@ -193,13 +228,33 @@ class Table:
     relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     prior_rows: list[PriorRow] = field(default_factory=list)
+    known_rows: list[KnownRow] = field(default_factory=list)
+    #: number -> withheld cells of an earlier release with the same sum (their statuses count)
+    prior_cells: dict[int, list[PriorCell]] = field(default_factory=dict)
+    #: the policy those earlier statuses were decided under
+    prior_policy: Policy | None = None
     #: per family: audited as one joint LP
     joint: list[bool] = field(default_factory=list)
+    #: per family: the unit (column group) of each atom; pooled wijken share their wijkgroep's
+    #: columns unless an earlier release published one of them on its own
+    unit_of_atom: list[np.ndarray] = field(default_factory=list)
     #: DP: the counts are noisy and may be negative, so unknowns are not bounded below by 0
     noisy: bool = False
     #: number -> [(cell, "num" | "den")]
     exposures: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     _land: dict[int, list[int]] = field(default_factory=dict, repr=False)
+    _atom_block: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def block_of_atoms(self, family: int, atoms: np.ndarray) -> int:
+        """The one audit block of ``family`` holding all ``atoms`` (-1: none, e.g. the land)."""
+        if family not in self._atom_block:
+            owner = np.full(len(self.families[family].atoms), -1, dtype=np.int64)
+            for bi, b in enumerate(self.blocks):
+                if b.family == family and b.items:
+                    owner[b.atoms] = bi
+            self._atom_block[family] = owner
+        blocks = np.unique(self._atom_block[family][atoms])
+        return int(blocks[0]) if len(blocks) == 1 else -1
 
     def land_numbers(self, family: int) -> list[int]:
         if family not in self._land:
@@ -211,13 +266,21 @@ class Table:
             ]
         return self._land[family]
 
+    def new_block(self, family: int, atoms: np.ndarray) -> int:
+        """A block over ``atoms``; atoms of one unit share columns if ``unit_of_atom`` says so."""
+        units = self.unit_of_atom[family][atoms]
+        uniq, local = np.unique(units, return_inverse=True)
+        position = np.full(len(self.families[family].atoms), -1, dtype=np.int64)
+        position[atoms] = local
+        self.blocks.append(Block(family, atoms, position=position, n_positions=len(uniq)))
+        return len(self.blocks) - 1
+
     def make_joint(self, family: int) -> int:
-        """Audit ``family`` as one joint LP from now on (e.g. once a national figure is withheld)."""
+        """Audit ``family`` as one joint LP from now on (once a national figure is withheld)."""
         fam = self.families[family]
         atoms = np.arange(len(fam.atoms), dtype=np.int64)
-        block = Block(family, atoms, position=atoms.copy())
-        bi = len(self.blocks)
-        self.blocks.append(block)
+        bi = self.new_block(family, atoms)
+        block = self.blocks[bi]
         for b in self.blocks[:bi]:
             if b.family == family:
                 b.items = []
@@ -228,7 +291,11 @@ class Table:
         for pr in self.prior_rows:
             if pr.family == family:
                 pr.block = bi
+        for kr in self.known_rows:
+            if kr.family == family:
+                kr.block = bi
         self.joint[family] = True
+        self._atom_block.pop(family, None)
         return bi
 
     def index_exposures(self) -> None:
@@ -244,7 +311,7 @@ class Table:
         return any(self.cells[c].status is CellStatus.PUBLISHED for c, _ in self.exposures[n])
 
 
-# --- targets ------------------------------------------------------------------------------------
+# --- targets -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -269,37 +336,47 @@ class Check:
     inherent: bool = False
 
 
-def targets_of(table: Table, policy: Policy, cell_rule: dict[int, Rule]) -> list[Target]:
-    """Every withheld numerator and denominator that must stay uncertain.
+def targets_of(
+    table: Table,
+    policy: Policy,
+    cell_rule: dict[int, Rule],
+    numbers: Iterable[int] | None = None,
+) -> list[Target]:
+    """Every withheld numerator and denominator that must stay uncertain (of ``numbers``).
 
     Suppressed cells always; a pooled wijk (or gemeente) only where it would have failed the
     primary rules on its own (``cell_rule`` holds the rule of every cell on its exact counts).
     """
-    owners: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    if numbers is None:
+        cells: Iterable[int] = range(len(table.cells))
+    else:
+        cells = sorted({ci for n in numbers for ci, _ in table.exposures[n]})
     wanted: set[int] = set()
-    for ci, c in enumerate(table.cells):
+    for ci in cells:
+        c = table.cells[ci]
         if c.status is CellStatus.PUBLISHED:
             continue
         if c.status is CellStatus.POOLED and cell_rule.get(ci, Rule.PUBLISHED) is Rule.PUBLISHED:
             continue
         wanted.update((c.num, c.den))
-    for n in wanted:
-        for ci, part in table.exposures[n]:
-            if table.cells[ci].status is not CellStatus.PUBLISHED:
-                owners[n].append((ci, part))
     out = []
     for n in sorted(wanted):
+        owners = [
+            (ci, part)
+            for ci, part in table.exposures[n]
+            if table.cells[ci].status is not CellStatus.PUBLISHED
+        ]
         v = table.numbers[n].value
         p = policy.protection(abs(v))
         lo_req, hi_req = max(0.0, v - p) if not table.noisy else v - p, v + p
-        for ci, part in owners[n]:
+        for ci, part in owners:
             ilo, ihi = inherent_range(table.cells[ci].status, part, policy)  # type: ignore[arg-type]
             lo_req, hi_req = max(lo_req, min(ilo, v)), min(hi_req, max(ihi, v))
-        out.append(Target(n, v, lo_req, hi_req, owners[n]))
+        out.append(Target(n, v, lo_req, hi_req, owners))
     return out
 
 
-# --- one block's LP ---------------------------------------------------------------------------------
+# --- one block's LP ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -320,7 +397,11 @@ class _BlockLP:
         self.n = n_cols
         self.rows = rows
         self.highs = _HighsClass()
-        for option, value in (("output_flag", False), ("threads", 1), ("presolve", "off")):
+        for option, value in (
+            ("output_flag", False),
+            ("threads", 1),
+            ("presolve", "off"),
+        ):
             self.highs.setOptionValue(option, value)
         lower = np.full(n_cols, -kHighsInf if free else 0.0)
         self.highs.addVars(n_cols, lower, np.full(n_cols, kHighsInf))
@@ -329,7 +410,9 @@ class _BlockLP:
         self.all_cols = np.arange(n_cols, dtype=np.int32)
 
     def _add(self, rows: Sequence[_Row]) -> None:
-        starts, idx, vals = [], [], []
+        starts: list[int] = []
+        idx: list[int] = []
+        vals: list[float] = []
         for r in rows:
             starts.append(len(idx))
             idx.extend(r.cols.tolist())
@@ -371,7 +454,7 @@ class _BlockLP:
             return -INF, np.zeros(0), np.zeros(0)
         if status == HighsModelStatus.kInfeasible:
             # the dual ray certifies infeasibility: its rows are what rules this case out
-            _st, has_ray, ray = self.highs.getDualRay()
+            _st, has_ray, ray = self.highs.getDualRay()  # type: ignore[attr-defined]
             return INF, np.zeros(0), (np.asarray(ray) if has_ray else np.zeros(0))
         raise InternalError(
             "AUDIT_SOLVER", f"HiGHS ended with {self.highs.modelStatusToString(status)}"
@@ -404,7 +487,7 @@ class _ExtraRows:
             self.lp.rows = self.lp.rows[: len(self.lp.rows) - n]
 
 
-# --- the auditor ------------------------------------------------------------------------------------
+# --- the auditor ---------------------------------------------------------------------------------
 
 
 class Auditor:
@@ -414,11 +497,25 @@ class Auditor:
         self.table = table
         self.policy = policy
         self._lps: dict[int, _BlockLP] = {}
-        #: block -> coupling rows (national figures seen from this block), once needed
-        self.coupling: dict[int, list[_Row]] = {}
+        #: coupled block -> [(national number, L_lo, L_hi, rest lowest, rest highest)]
+        self.rest: dict[int, list[tuple[int, float, float, float, float]]] = {}
         #: (block, land number) -> [lowest, highest] block sum seen at feasible points
         self.seen: dict[tuple[int, int], list[float]] = {}
-        self._pool_max_cache: dict[int, float] = {}
+        self._pool_max_cache: dict[int, tuple[float, set[int]]] = {}
+        self._true_cache: dict[tuple[int, int], float] = {}
+        self._cols: dict[tuple[int, int], np.ndarray] = {}
+        self._case_cache: dict[tuple[int, int, str], list[list[_Row]]] = {}
+        self._part_cache: dict[tuple[int, int], np.ndarray] = {}
+        #: block -> recent optimal points (feasible for as long as the block only relaxes)
+        self.points: dict[int, list[np.ndarray]] = {}
+        self._pmat: dict[int, np.ndarray] = {}
+        self._inherent_lps: dict[int, _BlockLP] = {}
+        self._prior_case_cache: dict[tuple[int, int], tuple[list[list[_Row]], int]] = {}
+        self._sb: dict[CellStatus, list[Bound]] = {}
+        self._pb: dict[tuple[bool, bool], list[Bound]] = {}
+        self._keep_case_points: int | None = None
+        #: what the solves were spent on (for the benchmark report)
+        self.tally: Counter[str] = Counter()
         self.solves = 0
 
     # -- structure helpers ------------------------------------------------------------------
@@ -426,11 +523,19 @@ class Auditor:
     def block_of_number(self, n: int) -> int:
         return self.table.items[self.table.numbers[n].item].block
 
+    def number_columns(self, block: int, n: int) -> np.ndarray:
+        key = (block, n)
+        cols = self._cols.get(key)
+        if cols is None:
+            num = self.table.numbers[n]
+            cols = self._cols[key] = self.columns(block, num.atoms, num.offsets)
+        return cols
+
     def columns(self, block: int, atoms: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         b = self.table.blocks[block]
         width = self.table.families[b.family].width
-        pos = b.position[atoms]
-        if (pos < 0).any():
+        pos = np.unique(b.position[atoms])
+        if pos[0] < 0:
             raise InternalError("AUDIT_BLOCK", "a count reaches outside its audit block")
         return (pos[:, None] * width + offsets[None, :]).ravel()
 
@@ -438,6 +543,7 @@ class Auditor:
         blocks = set(blocks)
         for b in blocks:
             self._lps.pop(b, None)
+            self._inherent_lps.pop(b, None)
         for n in [n for n in self._pool_max_cache if self.block_of_number(n) in blocks]:
             del self._pool_max_cache[n]
 
@@ -467,13 +573,13 @@ class Auditor:
             cell = t.cells[ci]
             status = cell.status
             if everything_withheld and status is CellStatus.PUBLISHED:
-                status = CellStatus.SUPPRESSED_SECONDARY
+                continue  # as if it vanished without a trace
             if status is CellStatus.PUBLISHED:
-                bounds = published_bounds(
-                    t.numbers[cell.num].shown, t.numbers[cell.den].shown, self.policy
+                bounds = self._published_bounds(
+                    t.numbers[cell.num].shown, t.numbers[cell.den].shown
                 )
             else:
-                bounds = status_bounds(status, self.policy)
+                bounds = self._status_bounds(status)
             for b in bounds:
                 if b.part == part:
                     lo, hi = max(lo, b.lo), min(hi, b.hi)
@@ -485,6 +591,19 @@ class Auditor:
             lo, hi = min(lo, num.value), max(hi, num.value)
         return lo, hi, removable
 
+    def _status_bounds(self, status: CellStatus) -> list[Bound]:
+        if status not in self._sb:
+            self._sb[status] = status_bounds(status, self.policy)
+        return self._sb[status]
+
+    def _published_bounds(self, shown_num: int, shown_den: int) -> list[Bound]:
+        key = (shown_num == 0 or shown_num == shown_den, False)
+        if key not in self._pb:
+            # only extremeness matters for what passing the rules implies
+            num, den = (0, 10) if key[0] else (1, 10)
+            self._pb[key] = published_bounds(num, den, self.policy)
+        return self._pb[key]
+
     def _cell_rows(self, block: int, everything_withheld: bool) -> list[_Row]:
         """Complement rows (denominator minus numerator) and exact-percentage rows."""
         t, pol = self.table, self.policy
@@ -494,12 +613,12 @@ class Auditor:
                 cell = t.cells[ci]
                 status = cell.status
                 if everything_withheld and status is CellStatus.PUBLISHED:
-                    status = CellStatus.SUPPRESSED_SECONDARY
+                    continue
                 num, den = t.numbers[cell.num], t.numbers[cell.den]
                 if status is CellStatus.PUBLISHED:
-                    bounds = published_bounds(num.shown, den.shown, pol)
+                    bounds = self._published_bounds(num.shown, den.shown)
                 else:
-                    bounds = status_bounds(status, pol)
+                    bounds = self._status_bounds(status)
                 rest_bounds = [b for b in bounds if b.part == "rest"]
                 removable = item if status is CellStatus.PUBLISHED else -1
                 if rest_bounds:
@@ -516,7 +635,12 @@ class Auditor:
                     pct = round(pct, pol.rounding.percentage_decimals)
                     half = 0.5 * 10.0 ** (-pol.rounding.percentage_decimals)
                     rows += self._ratio_rows(
-                        block, num.atoms, num.offsets, den.offsets, pct - half, pct + half,
+                        block,
+                        num.atoms,
+                        num.offsets,
+                        den.offsets,
+                        pct - half,
+                        pct + half,
                         removable,
                     )
         return rows
@@ -556,10 +680,16 @@ class Auditor:
             lo, hi, removable = self.number_bounds(n, everything_withheld)
             if lo <= (-INF if t.noisy else 0.0) and hi == INF:
                 continue  # no information: the unknowns' own bounds say as much
-            num = t.numbers[n]
-            cols = self.columns(block, num.atoms, num.offsets)
+            cols = self.number_columns(block, n)
             rows.append(_Row(cols, np.ones(len(cols)), lo, hi, removable))
         rows += self._cell_rows(block, everything_withheld)
+        for kr in t.known_rows:
+            if kr.block != block:
+                continue
+            cols = self.columns(block, kr.atoms, kr.offsets)
+            n_pos = len(cols) // len(kr.offsets)
+            vals = np.ones(len(cols)) if kr.weights is None else np.tile(kr.weights, n_pos)
+            rows.append(_Row(cols, vals, kr.lo, kr.hi, -1))
         for pr in t.prior_rows:
             if pr.block != block:
                 continue
@@ -570,14 +700,12 @@ class Auditor:
                 num_off, den_off, lo_pct, hi_pct = pr.ratio
                 rows += self._ratio_rows(block, pr.atoms, num_off, den_off, lo_pct, hi_pct, -1)
         if not everything_withheld:
-            rows += self.coupling.get(block, [])
+            rows += self._coupling_rows(block)
         return rows
 
     def lp(self, block: int) -> _BlockLP:
         if block not in self._lps:
-            b = self.table.blocks[block]
-            n_cols = len(b.atoms) * self.table.families[b.family].width
-            self._lps[block] = _BlockLP(n_cols, self.rows(block), self.table.noisy)
+            self._lps[block] = _BlockLP(self.n_columns(block), self.rows(block), self.table.noisy)
         return self._lps[block]
 
     # -- checking ---------------------------------------------------------------------------
@@ -590,10 +718,54 @@ class Auditor:
             if b.part == "rest":
                 cols = self._rest_columns(block, cell)
             else:
-                num = t.numbers[cell.num if b.part == "num" else cell.den]
-                cols = self.columns(block, num.atoms, num.offsets)
+                cols = self.number_columns(block, cell.num if b.part == "num" else cell.den)
             out.append(_Row(cols, np.ones(len(cols)), b.lo, b.hi, -1))
         return out
+
+    def alternatives(self, block: int, target: Target) -> list[tuple[list[list[_Row]], int]]:
+        """Per withheld cell showing the target (this release's and earlier ones'): the rows of
+        each alternative its status allows, and which alternative holds the truth."""
+        t = self.table
+        out = []
+        for ci, _part in target.owners:
+            rows = self.cases(block, ci)
+            if rows:
+                cell = t.cells[ci]
+                num, den = t.numbers[cell.num].value, t.numbers[cell.den].value
+                out.append((rows, _truth_case(status_cases(cell.status, self.policy), num, den)))
+        for pc in t.prior_cells.get(target.number, []):
+            key = (block, id(pc))
+            if key not in self._prior_case_cache:
+                policy = t.prior_policy or self.policy
+                bounds = status_cases(pc.status, policy)
+                rows = []
+                for case in bounds:
+                    case_rows = []
+                    for b in case:
+                        if b.part == "num":
+                            offsets = pc.num_offsets
+                        elif b.part == "den":
+                            offsets = pc.den_offsets
+                        else:
+                            offsets = np.setdiff1d(pc.den_offsets, pc.num_offsets)
+                        cols = self.columns(block, pc.atoms, offsets)
+                        case_rows.append(_Row(cols, np.ones(len(cols)), b.lo, b.hi, -1))
+                    rows.append(case_rows)
+                self._prior_case_cache[key] = (rows, _truth_case(bounds, pc.num, pc.den))
+            rows, truth = self._prior_case_cache[key]
+            if rows:
+                out.append((rows, truth))
+        return out
+
+    def cases(self, block: int, ci: int) -> list[list[_Row]]:
+        """The rows of each status alternative of a withheld cell (cached)."""
+        status = self.table.cells[ci].status
+        key = (block, ci, status.value)
+        if key not in self._case_cache:
+            self._case_cache[key] = [
+                self._case_rows(block, ci, c) for c in status_cases(status, self.policy)
+            ]
+        return self._case_cache[key]
 
     @staticmethod
     def _satisfies(x: np.ndarray, rows: list[_Row]) -> bool:
@@ -623,28 +795,49 @@ class Auditor:
         return self.table.land_numbers(family)
 
     def _block_part(self, block: int, num: Number) -> np.ndarray:
-        b = self.table.blocks[block]
-        atoms = num.atoms[b.position[num.atoms] >= 0]
-        return self.columns(block, atoms, num.offsets)
+        key = (block, id(num))
+        cols = self._part_cache.get(key)
+        if cols is None:
+            b = self.table.blocks[block]
+            atoms = num.atoms[b.position[num.atoms] >= 0]
+            cols = self._part_cache[key] = self.columns(block, atoms, num.offsets)
+        return cols
 
     @staticmethod
     def _removable(duals: np.ndarray, rows: Sequence[_Row]) -> set[int]:
-        return {r.item for r, d in zip(rows, duals, strict=False) if abs(d) > 1e-9 and r.item >= 0}
+        """Items of the rows with a nonzero dual (or dual ray entry): what limits the optimum."""
+        if duals.size == 0:
+            return set()
+        items = np.fromiter((r.item for r in rows), dtype=np.int64, count=len(rows))
+        hit = items[(np.abs(duals[: len(items)]) > 1e-9) & (items >= 0)]
+        return set(hit.tolist())
 
     def _interval(
-        self, block: int, lp: _BlockLP, target: Target, note: bool
+        self, block: int, lp: _BlockLP, target: Target, note: bool, decide: bool = True
     ) -> tuple[float, float, set[int], set[int]]:
         """[min, max] of a target over the block's LP, narrowed by the hull of its own cells'
-        status cases; with the items whose rows limit each side."""
-        t = self.table
-        num = t.numbers[target.number]
-        cols = self.columns(block, num.atoms, num.offsets)
+        status cases; with the items whose rows limit each side.
+
+        ``decide``: stop refining a side as soon as pass or fail is certain (the hull of the
+        cases lies inside the plain LP interval, so a side that fails there fails).
+        """
+        cols = self.number_columns(block, target.number)
+        if decide and note:
+            certified = self._certify(block, cols, target)
+            if certified is not None:
+                self.tally["certified"] += 1
+                return certified[0], certified[1], set(), set()
+            settled = self._true_cases(block, lp, cols, target)
+            if settled is not None:
+                self.tally["true_case"] += 2
+                return settled[0], settled[1], set(), set()
+        self.tally["base"] += 2
         found: dict[float, tuple[float, np.ndarray, set[int]]] = {}
         for sense in (1.0, -1.0):
             value, x, duals = lp.optimize(cols, sense)
             self.solves += 1
             if note:
-                self._note_point(block, x)
+                self._keep_point(block, x)
             if value == INF:
                 raise InternalError(
                     "AUDIT_INFEASIBLE", "the published figures admit no counts (a bug)"
@@ -652,24 +845,113 @@ class Auditor:
             found[sense] = (value * sense, x, self._removable(duals, lp.rows))
         lo_val, x_lo, c_lo = found[1.0]
         hi_val, x_hi, c_hi = found[-1.0]
+        self._keep_case_points = block if note else None
         # A cell's own status allows a few alternatives: the attacker takes their hull. The
         # base optimum already lies in some alternative in most cases, which settles it.
-        for ci, _part in target.owners:
-            cases = status_cases(t.cells[ci].status, self.policy)
-            if not cases:
-                continue
-            case_rows = [self._case_rows(block, ci, c) for c in cases]
-            if not any(self._satisfies(x_lo, r) for r in case_rows):
-                value, cands = self._case_hull(lp, cols, case_rows, 1.0)
+        for case_rows, _truth in self.alternatives(block, target):
+            lo_open = not decide or lo_val <= target.lo_req + _EPS
+            if lo_open and not any(self._satisfies(x_lo, r) for r in case_rows):
+                need = target.lo_req if decide else None
+                value, cands = self._case_hull(lp, cols, case_rows, 1.0, need)
                 if value > lo_val:
                     lo_val, c_lo = value, cands
-            if not any(self._satisfies(x_hi, r) for r in case_rows):
-                value, cands = self._case_hull(lp, cols, case_rows, -1.0)
+            hi_open = not decide or hi_val >= target.hi_req - _EPS
+            if hi_open and not any(self._satisfies(x_hi, r) for r in case_rows):
+                need = target.hi_req if decide else None
+                value, cands = self._case_hull(lp, cols, case_rows, -1.0, need)
                 if value < hi_val:
                     hi_val, c_hi = value, cands
         lo = math.ceil(lo_val - _EPS) if lo_val > -INF else -INF
         hi = math.floor(hi_val + _EPS) if hi_val < INF else INF
         return lo, hi, c_lo, c_hi
+
+    def _point_matrix(self, block: int) -> np.ndarray | None:
+        pts = self.points.get(block)
+        if not pts:
+            return None
+        mat = self._pmat.get(block)
+        if mat is None or mat.shape[0] != len(pts):
+            mat = self._pmat[block] = np.stack(pts)
+        return mat
+
+    def _best_seen(self, block: int, n: int) -> float:
+        """The highest value of number ``n`` at a point already found in the block."""
+        mat = self._point_matrix(block)
+        if mat is None:
+            return -INF
+        return float(mat[:, self.number_columns(block, n)].sum(axis=1).max())
+
+    def _keep_point(self, block: int, x: np.ndarray) -> None:
+        if x.size:
+            pts = self.points.setdefault(block, [])
+            pts.append(x)
+            if len(pts) > _POINTS_KEPT:
+                del pts[0]
+            self._pmat.pop(block, None)
+
+    def _certify(self, block: int, cols: np.ndarray, target: Target) -> tuple[float, float] | None:
+        """Pass a target without solving, if points already found show both reaches.
+
+        Every point once optimal in this block is still feasible: withholding only relaxes
+        rows (coupling rows, which tighten, drop the points they cut). A point whose sum
+        reaches the requirement, and that lies in one status alternative of every owning cell,
+        proves the attacker's interval (and hull) reaches at least that far.
+        """
+        mat = self._point_matrix(block)
+        if mat is None:
+            return None
+        values = mat[:, cols].sum(axis=1)
+        low_ok = values <= target.lo_req + _EPS
+        high_ok = values >= target.hi_req - _EPS
+        if not low_ok.any() or not high_ok.any():
+            return None
+        fits = np.ones(len(values), dtype=bool)
+        for alternatives, _truth in self.alternatives(block, target):
+            any_case = np.zeros(len(values), dtype=bool)
+            for rows in alternatives:
+                inside = np.ones(len(values), dtype=bool)
+                for r in rows:
+                    v = mat[:, r.cols] @ r.vals
+                    inside &= (v >= r.lo - _EPS) & (v <= r.hi + _EPS)
+                any_case |= inside
+            fits &= any_case
+        low_ok &= fits
+        high_ok &= fits
+        if not low_ok.any() or not high_ok.any():
+            return None
+        return math.ceil(values[low_ok].min() - _EPS), math.floor(values[high_ok].max() + _EPS)
+
+    def _true_cases(
+        self, block: int, lp: _BlockLP, cols: np.ndarray, target: Target
+    ) -> tuple[float, float] | None:
+        """Try the status alternative that holds the truth, for every owning cell at once.
+
+        If the target reaches both requirements inside it, every owner's hull does too (one
+        solve per side instead of the plain LP plus the alternatives). None otherwise.
+        """
+        rows: list[_Row] = []
+        for alternatives, truth in self.alternatives(block, target):
+            if truth < 0:
+                return None  # pragma: no cover - the truth always fits its own status
+            rows += alternatives[truth]
+        if not rows:
+            return None
+        with lp.with_rows(rows) as extended:
+            low, x_lo, _d = extended.optimize(cols, 1.0)
+            if low > target.lo_req + _EPS:
+                self.solves += 1
+                return None
+            neg_high, x_hi, _d = extended.optimize(cols, -1.0)
+            self.solves += 2
+        self._keep_point(block, x_lo)
+        self._keep_point(block, x_hi)
+        high = -neg_high
+        if high < target.hi_req - _EPS:
+            return None
+        return (
+            math.ceil(low - _EPS) if low > -INF else -INF,
+            math.floor(high + _EPS) if high < INF else INF,
+        )
 
     def _pool_number(self, target: Target) -> int | None:
         """For a pooled wijk's (or gemeente's) count: the same count of its pool, if nothing
@@ -687,14 +969,16 @@ class Auditor:
                 return n
         return None
 
-    def _pool_max(self, n: int) -> float:
+    def _pool_max(self, n: int) -> tuple[float, set[int]]:
         if n not in self._pool_max_cache:
             block = self.block_of_number(n)
-            num = self.table.numbers[n]
-            cols = self.columns(block, num.atoms, num.offsets)
-            value, x, _duals = self.lp(block).optimize(cols, -1.0)
+            lp = self.lp(block)
+            cols = self.number_columns(block, n)
+            value, x, duals = lp.optimize(cols, -1.0)
             self.solves += 1
-            self._pool_max_cache[n] = -value
+            self.tally["pool"] += 1
+            self._keep_point(block, x)
+            self._pool_max_cache[n] = (-value, self._removable(duals, lp.rows))
         return self._pool_max_cache[n]
 
     def check(self, target: Target) -> Check:
@@ -706,11 +990,16 @@ class Auditor:
             # A member of a pool can hold anything from none to all of the pool's count: every
             # published sum covers the whole pool. So its interval is [0, max of the pool's count].
             pool_true = self.table.numbers[pool_n].value
-            hi = pool_true if pool_true >= target.hi_req else self._pool_max(pool_n)
+            cands: set[int] = set()
+            seen = self._best_seen(block, pool_n)
+            if max(pool_true, seen) >= target.hi_req - _EPS:
+                hi: float = max(pool_true, seen)
+            else:
+                hi, cands = self._pool_max(pool_n)
             hi = math.floor(hi + _EPS) if hi < INF else INF
             lo = -INF if self.table.noisy else 0.0
-            if hi >= target.hi_req - _EPS and lo <= target.lo_req + _EPS:
-                return Check(target, lo, hi, True)
+            ok = hi >= target.hi_req - _EPS and lo <= target.lo_req + _EPS
+            return Check(target, lo, hi, ok, sorted(cands) if not ok else [], not ok and not cands)
         lo, hi, c_lo, c_hi = self._interval(block, self.lp(block), target, note=True)
         ok_lo = lo <= target.lo_req + _EPS
         ok_hi = hi >= target.hi_req - _EPS
@@ -726,49 +1015,82 @@ class Auditor:
         (a status alternative made infeasible by published rows, for instance)."""
         t = self.table
         block = self.block_of_number(target.number)
-        return [i for i in t.blocks[block].items if not t.items[i].withheld and not t.items[i].phantom]
+        items = list(t.blocks[block].items)
+        if block in self.rest:
+            items += sorted({t.numbers[n].item for n, *_ in self.rest[block]})
+        return [i for i in items if not t.items[i].withheld and not t.items[i].phantom]
 
     def _case_hull(
-        self, lp: _BlockLP, cols: np.ndarray, case_rows: list[list[_Row]], sense: float
+        self,
+        lp: _BlockLP,
+        cols: np.ndarray,
+        case_rows: list[list[_Row]],
+        sense: float,
+        need: float | None = None,
     ) -> tuple[float, set[int]]:
         """The widest of the cases on one side, and the items whose rows limit it: those binding
-        the widest case and those ruling the other cases out."""
+        the widest case and those ruling the other cases out. With ``need``, stop at the first
+        case that reaches it (the hull then reaches it too)."""
         best: float | None = None
         best_cands: set[int] = set()
         unlock: set[int] = set()
         for rows in case_rows:
             with lp.with_rows(rows) as extended:
-                value, _x, duals = extended.optimize(cols, sense)
+                value, x, duals = extended.optimize(cols, sense)
                 self.solves += 1
+                self.tally["case"] += 1
                 cands = self._removable(duals, extended.rows)
+            if self._keep_case_points is not None:
+                self._keep_point(self._keep_case_points, x)
             if value == INF:  # this alternative contradicts what is published
                 unlock |= cands
                 continue
             value *= sense
             if best is None or (value < best if sense > 0 else value > best):
                 best, best_cands = value, cands
+            if need is not None and (value <= need + _EPS if sense > 0 else value >= need - _EPS):
+                break
         if best is None:
             raise InternalError("AUDIT_INFEASIBLE", "no alternative of a status fits (a bug)")
         return best, best_cands | unlock
 
     def inherent_interval(self, target: Target) -> tuple[float, float]:
-        """The interval if everything else were withheld: no suppression can do better."""
+        """What is left if every cell still published vanished without a trace: the statuses
+        already decided, the pooling map and earlier releases. No choice of complements can
+        do better than this."""
         t = self.table
         block = self.block_of_number(target.number)
-        b = t.blocks[block]
-        n_cols = len(b.atoms) * t.families[b.family].width
-        lp = _BlockLP(n_cols, self.rows(block, everything_withheld=True), t.noisy)
-        lo, hi, _d_lo, _d_hi = self._interval(block, lp, target, note=False)
+        lp = self._inherent_lps.get(block)
+        if lp is None:
+            b = t.blocks[block]
+            n_cols = b.n_positions * t.families[b.family].width
+            lp = _BlockLP(n_cols, self.rows(block, everything_withheld=True), t.noisy)
+            self._inherent_lps[block] = lp
+        lo, hi, _d_lo, _d_hi = self._interval(block, lp, target, note=False, decide=False)
         return lo, hi
 
     # -- coupling of blocks through national figures -------------------------------------------
 
-    def couple(self, targets: Sequence[Target]) -> list[int]:
-        """Add coupling rows to blocks where the national figures could cut; return them."""
+    def couple(
+        self, targets: Sequence[Target], results: dict[int, Check] | None = None
+    ) -> list[int]:
+        """Couple blocks to the national figures where those could cut; return the blocks.
+
+        A coupled block gets one extra *rest* atom: the rest of the country's category counts
+        R >= 0. Each national figure L becomes the row (block's part + R's part) in
+        [L_lo, L_hi], and R's part of each national figure is kept within the range the other
+        blocks can reach. Those ranges come from feasible points (the truth, LP optima seen
+        while auditing, the extremes of a few blocks solved on purpose): inner bounds, so
+        tighter than exact and the audit errs on the safe side. Keeping R in category space
+        keeps its structure (a numerator within its denominator), which a bound per figure
+        would lose.
+
+        A block is left uncoupled when the national figures cannot cut it: its gemeente
+        figures are published and, figure by figure, the interval the rest leaves contains
+        everything the gemeente figure allows.
+        """
         t = self.table
-        by_block: dict[int, list[Target]] = defaultdict(list)
-        for tg in targets:
-            by_block[self.block_of_number(tg.number)].append(tg)
+        with_targets = {self.block_of_number(tg.number) for tg in targets}
         changed: list[int] = []
         for fam in range(len(t.families)):
             if t.joint[fam]:
@@ -776,40 +1098,182 @@ class Auditor:
             land = [n for n in self._land_numbers(fam) if t.is_published(n)]
             if not land:
                 continue
-            blocks = [bi for bi, b in enumerate(t.blocks) if b.family == fam]
+            blocks = [bi for bi, b in enumerate(t.blocks) if b.family == fam and b.items]
             for bi in blocks:
+                mat = self._point_matrix(bi)
                 for n in land:
-                    if (bi, n) not in self.seen:
-                        num = t.numbers[n]
-                        s = float(self._true_part(bi, num))
-                        self.seen[(bi, n)] = [s, s]
-            for n in land:
-                lo_l, hi_l, _ = self.number_bounds(n)
-                num = t.numbers[n]
-                for pr in t.prior_rows:  # an earlier release's national figure of the same sum
-                    if pr.block == -1 and pr.family == fam and pr.ratio is None:
-                        if np.array_equal(pr.offsets, num.offsets) and len(pr.atoms) == len(
-                            num.atoms
-                        ):
-                            lo_l, hi_l = max(lo_l, pr.lo), min(hi_l, pr.hi)
-                total_lo = sum(self.seen[(bi, n)][0] for bi in blocks)
-                total_hi = sum(self.seen[(bi, n)][1] for bi in blocks)
-                for bi in blocks:
-                    if not by_block.get(bi):
-                        continue  # nothing withheld here: the national figure cannot narrow it
+                    true = self._true_part_cached(bi, n)
+                    seen = self.seen.setdefault((bi, n), [true, true])
+                    if mat is not None:  # every kept point is a feasible point of the block
+                        cols = self._block_part(bi, t.numbers[n])
+                        sums = mat[:, cols].sum(axis=1)
+                        seen[0], seen[1] = min(seen[0], sums.min()), max(seen[1], sums.max())
+            bounds = {n: self._land_bounds(fam, n) for n in land}
+            candidates = [bi for bi in blocks if bi in with_targets and bi not in self.rest]
+            needs = {(bi, n): self._own_range(bi, n) for bi in candidates for n in land}
+            self._widen_seen(fam, blocks, land, bounds, needs)
+            total_lo = {n: sum(self.seen[(b, n)][0] for b in blocks) for n in land}
+            total_hi = {n: sum(self.seen[(b, n)][1] for b in blocks) for n in land}
+            for bi in candidates:
+                cut = self._gemeente_withheld(bi)
+                for n in land:
+                    own_lo, own_hi = needs[(bi, n)]
                     s_lo, s_hi = self.seen[(bi, n)]
-                    c_lo = lo_l - (total_hi - s_hi)
-                    c_hi = hi_l - (total_lo - s_lo)
-                    own_lo, own_hi = self._own_range(bi, n)
-                    if c_lo <= own_lo + _EPS and c_hi >= own_hi - _EPS:
-                        continue  # the coupling row cannot cut this block
-                    num = t.numbers[n]
-                    cols = self._block_part(bi, num)
-                    row = _Row(cols, np.ones(len(cols)), max(c_lo, 0.0), c_hi, num.item)
-                    self.coupling.setdefault(bi, []).append(row)
-                    changed.append(bi)
+                    c_lo = bounds[n][0] - (total_hi[n] - s_hi)
+                    c_hi = bounds[n][1] - (total_lo[n] - s_lo)
+                    cut = cut or c_lo > own_lo + _EPS or c_hi < own_hi - _EPS
+                if not cut:
+                    continue
+                self.rest[bi] = [
+                    (
+                        n,
+                        bounds[n][0],
+                        bounds[n][1],
+                        total_lo[n] - self.seen[(bi, n)][0],
+                        total_hi[n] - self.seen[(bi, n)][1],
+                    )
+                    for n in land
+                ]
+                changed.append(bi)
         self.invalidate(set(changed))
+        for bi in changed:  # the block has a new column group: points found before are stale
+            self.points.pop(bi, None)
+            self._pmat.pop(bi, None)
         return sorted(set(changed))
+
+    def refine(self, family: int) -> list[int]:
+        """Exact block ranges of every national figure, for the rest bounds of coupled blocks.
+
+        Returns the coupled blocks whose rows changed (they need a new LP).
+        """
+        t = self.table
+        land = [n for n in self._land_numbers(family) if t.is_published(n)]
+        blocks = [bi for bi, b in enumerate(t.blocks) if b.family == family and b.items]
+        for bi in blocks:
+            lp = self.lp(bi)
+            for n in land:
+                cols = self._block_part(bi, t.numbers[n])
+                low, _x, _d = lp.optimize(cols, 1.0)
+                neg_high, _x, _d = lp.optimize(cols, -1.0)
+                self.solves += 2
+                self.tally["refine"] += 2
+                seen = self.seen.setdefault((bi, n), [low, -neg_high])
+                seen[0], seen[1] = min(seen[0], low), max(seen[1], -neg_high)
+        total_lo = {n: sum(self.seen[(b, n)][0] for b in blocks) for n in land}
+        total_hi = {n: sum(self.seen[(b, n)][1] for b in blocks) for n in land}
+        changed = []
+        for bi in blocks:
+            if bi not in self.rest:
+                continue
+            self.rest[bi] = [
+                (
+                    n,
+                    lo_l,
+                    hi_l,
+                    total_lo[n] - self.seen[(bi, n)][0],
+                    total_hi[n] - self.seen[(bi, n)][1],
+                )
+                for n, lo_l, hi_l, _lo, _hi in self.rest[bi]
+            ]
+            changed.append(bi)
+        return changed
+
+    def _gemeente_withheld(self, block: int) -> bool:
+        t = self.table
+        return any(
+            t.items[i].withheld
+            for i in t.blocks[block].items
+            if t.items[i].level in (GeoLevel.GEMEENTE, GeoLevel.REGIO) and not t.items[i].phantom
+        )
+
+    def _coupling_rows(self, block: int) -> list[_Row]:
+        t = self.table
+        b = t.blocks[block]
+        width = t.families[b.family].width
+        start = b.n_positions * width
+        rows = []
+        for n, lo_l, hi_l, rest_lo, rest_hi in self.rest.get(block, []):
+            num = t.numbers[n]
+            rest_cols = start + num.offsets
+            own = self._block_part(block, num)
+            cols = np.concatenate([own, rest_cols])
+            rows.append(_Row(cols, np.ones(len(cols)), lo_l, hi_l, num.item))
+            floor = -INF if t.noisy else 0.0
+            # the rest's range goes when the national figure goes: same item
+            rows.append(
+                _Row(rest_cols, np.ones(len(rest_cols)), max(rest_lo, floor), rest_hi, num.item)
+            )
+        return rows
+
+    def n_columns(self, block: int) -> int:
+        b = self.table.blocks[block]
+        width = self.table.families[b.family].width
+        return (b.n_positions + (1 if block in self.rest else 0)) * width
+
+    def _land_bounds(self, fam: int, n: int) -> tuple[float, float]:
+        t = self.table
+        lo_l, hi_l, _ = self.number_bounds(n)
+        num = t.numbers[n]
+        for pr in t.prior_rows:  # an earlier release's national figure of the same sum
+            same = np.array_equal(pr.offsets, num.offsets) and len(pr.atoms) == len(num.atoms)
+            if pr.block == -1 and pr.family == fam and pr.ratio is None and same:
+                lo_l, hi_l = max(lo_l, pr.lo), min(hi_l, pr.hi)
+        return lo_l, hi_l
+
+    def _widen_seen(
+        self,
+        fam: int,
+        blocks: list[int],
+        land: list[int],
+        bounds: dict[int, tuple[float, float]],
+        needs: dict[tuple[int, int], tuple[float, float]],
+    ) -> None:
+        """Solve a few blocks at their extremes until the rest of the country has room enough.
+
+        Each block solved once upwards and once downwards (the sum of all national figures'
+        parts), largest blocks first; it stops when every block needing a check sees enough
+        slack in the others to make its coupling row redundant.
+        """
+        t = self.table
+
+        trues = {n: {b: self._true_part_cached(b, n) for b in blocks} for n in land}
+        need_up: dict[int, float] = {}
+        need_down: dict[int, float] = {}
+        true_land = {n: sum(trues[n].values()) for n in land}
+        for (bi, n), (own_lo, own_hi) in needs.items():
+            lo_l, hi_l = bounds[n]
+            true_l = true_land[n]
+            need_up[n] = max(need_up.get(n, -INF), lo_l - true_l + trues[n][bi] - own_lo)
+            need_down[n] = max(need_down.get(n, -INF), own_hi - trues[n][bi] - (hi_l - true_l))
+
+        def short() -> bool:
+            # conservative: the block with the most slack of its own is left out of the rest
+            for n in need_up:
+                ups = [self.seen[(b, n)][1] - trues[n][b] for b in blocks]
+                downs = [trues[n][b] - self.seen[(b, n)][0] for b in blocks]
+                if sum(ups) - max(ups) < need_up[n] + _EPS:
+                    return True
+                if sum(downs) - max(downs) < need_down[n] + _EPS:
+                    return True
+            return False
+
+        order = sorted(blocks, key=lambda b: (-len(t.blocks[b].atoms), b))
+        for bi in order:
+            if not short():
+                return
+            lp = self.lp(bi)
+            cols = np.unique(np.concatenate([self._block_part(bi, t.numbers[n]) for n in land]))
+            for sense in (-1.0, 1.0):
+                _value, x, _duals = lp.optimize(cols, sense)
+                self.solves += 1
+                self._note_point(bi, x)
+                self._keep_point(bi, x)
+
+    def _true_part_cached(self, block: int, n: int) -> float:
+        key = (block, n)
+        if key not in self._true_cache:
+            self._true_cache[key] = float(self._true_part(block, self.table.numbers[n]))
+        return self._true_cache[key]
 
     def _true_part(self, block: int, num: Number) -> int:
         b = self.table.blocks[block]
@@ -817,21 +1281,43 @@ class Auditor:
         return self.table.number_value(num.family, atoms, num.offsets)
 
     def _own_range(self, block: int, land_number: int) -> tuple[float, float]:
-        """An outer bound on the block's own sum of a national figure's categories."""
+        """An outer bound on the block's own sum of a national figure's categories: its
+        gemeente figure's published interval, or its exact range if withheld."""
         t = self.table
         offsets = t.numbers[land_number].offsets
         for item in t.blocks[block].items:
             it = t.items[item]
-            if it.level not in (GeoLevel.GEMEENTE, GeoLevel.REGIO):
+            if it.level not in (GeoLevel.GEMEENTE, GeoLevel.REGIO) or it.phantom:
                 continue
             for n in it.numbers:
                 if np.array_equal(t.numbers[n].offsets, offsets):
                     lo, hi, _ = self.number_bounds(n)
+                    if not t.is_published(n):
+                        lp = self.lp(block)
+                        cols = self.number_columns(block, n)
+                        lo = max(lo, lp.optimize(cols, 1.0)[0])
+                        hi = min(hi, -lp.optimize(cols, -1.0)[0])
+                        self.solves += 2
                     return lo, hi
         return (-INF if t.noisy else 0.0), INF
 
 
+def _truth_case(cases: list[list[Bound]], num: int, den: int) -> int:
+    """The index of the first status alternative the true counts fit (-1: none)."""
+    parts = {"num": num, "den": den, "rest": den - num}
+    for i, case in enumerate(cases):
+        if all(b.lo <= parts[b.part] <= b.hi for b in case):
+            return i
+    return -1
+
+
 def audit_all(auditor: Auditor, targets: Sequence[Target]) -> list[Check]:
     """Check targets grouped by block (one model build per block)."""
-    order = sorted(targets, key=lambda tg: (auditor.block_of_number(tg.number), tg.number))
-    return [auditor.check(tg) for tg in order]
+    by_block: dict[int, list[Target]] = defaultdict(list)
+    for tg in targets:
+        by_block[auditor.block_of_number(tg.number)].append(tg)
+    out: list[Check] = []
+    for block in sorted(by_block):
+        group = sorted(by_block[block], key=lambda tg: tg.number)
+        out += [auditor.check(tg) for tg in group]
+    return out

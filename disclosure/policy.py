@@ -23,7 +23,7 @@ from kansenkluis.config import package_data
 from kansenkluis.domain import IndicatorId, PopulationId
 from kansenkluis.errors import PolicyRefusal, UserError
 
-POLICY_VERSION = 1
+POLICY_VERSION: Literal[1] = 1
 DEFAULT_POLICY_FILE = "policy.toml"
 
 #: Indicators published per wijk; a pooling criterion may name one of these or a population.
@@ -43,25 +43,25 @@ class PrimaryPolicy(_Section):
     """Rules applied to each cell on its own."""
 
     #: a percentage is published only if its denominator is at least this (CBS floor: 10)
-    min_cell: int = Field(10, ge=1)
+    min_cell: int = Field(default=10, ge=1)
     #: a percentage of 0 or 100 is published only if its denominator is at least this
-    group_disclosure_min: int = Field(20, ge=0)
+    group_disclosure_min: int = Field(default=20, ge=0)
     #: Kansenkaart's rule: numerator and denominator minus numerator each at least k
     complement_rule: bool = False
-    complement_k: int = Field(10, ge=1)
+    complement_k: int = Field(default=10, ge=1)
 
 
 class SecondaryPolicy(_Section):
     """How far the interval of a withheld count must reach: p = max(protection_min, share * v)."""
 
-    protection_min: float = Field(3.0, ge=0)
-    protection_share: float = Field(0.15, ge=0, le=1)
+    protection_min: float = Field(default=3.0, ge=0)
+    protection_share: float = Field(default=0.15, ge=0, le=1)
 
 
 class RoundingPolicy(_Section):
     #: published counts are rounded to a multiple of this; 1 means no rounding
-    base: int = Field(5, ge=1)
-    percentage_decimals: int = Field(1, ge=0, le=4)
+    base: int = Field(default=5, ge=1)
+    percentage_decimals: int = Field(default=1, ge=0, le=4)
     #: "rounded": the percentage is computed from the published (rounded) counts, so it adds
     #: nothing to them; "exact": from the exact counts (the audit then treats it as a constraint)
     percentage_basis: Literal["exact", "rounded"] = "rounded"
@@ -69,7 +69,7 @@ class RoundingPolicy(_Section):
 
 class PoolingPolicy(_Section):
     #: a wijk is pooled while any criterion's denominator is below this
-    wijk_min: int = Field(10, ge=1)
+    wijk_min: int = Field(default=10, ge=1)
     #: which denominators decide wijk pooling: an indicator id (each of its breakdowns) or a
     #: population id (the whole population of the wijk)
     wijk_criteria: tuple[str, ...] = (
@@ -79,9 +79,9 @@ class PoolingPolicy(_Section):
         "transitie",
     )
     #: opleidingsmobiliteit: each known parents' group of a region pool has at least this many
-    regio_min_group: int = Field(50, ge=1)
+    regio_min_group: int = Field(default=50, ge=1)
     #: ... and the pupils with unknown parents' education are at most this share of the pool
-    regio_max_onbekend_share: float = Field(0.20, ge=0, le=1)
+    regio_max_onbekend_share: float = Field(default=0.20, ge=0, le=1)
 
     @field_validator("wijk_criteria")
     @classmethod
@@ -107,7 +107,7 @@ class DPPolicy(_Section):
 
     mechanism: Literal["discrete_laplace", "discrete_gaussian"] = "discrete_laplace"
     #: total epsilon that all releases of one dataset may spend together
-    epsilon_limit: float = Field(4.0, gt=0)
+    epsilon_limit: float = Field(default=4.0, gt=0)
     #: share of a release's epsilon per population (normalised)
     weights: dict[str, float] = Field(default_factory=_default_weights)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kansenkluis.domain import PARENT_GROUPS, GeoLevel, Geography
+from kansenkluis.domain import PARENT_GROUPS, Geography, GeoLevel
 
 from .release import PoolingGroup
 

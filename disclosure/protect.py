@@ -34,8 +34,8 @@ from kansenkluis.domain import (
     TOTAAL,
     AggregateTable,
     CellStatus,
-    GeoLevel,
     Geography,
+    GeoLevel,
     IndicatorId,
     PopulationId,
     Rule,
@@ -43,24 +43,27 @@ from kansenkluis.domain import (
 from kansenkluis.errors import InternalError
 
 from .audit import (
+    INF,
     JOINT_MAX_COLUMNS,
     Auditor,
-    Block,
     Cell,
     Check,
     Family,
     Item,
+    KnownRow,
     Number,
+    PriorCell,
     PriorRow,
     Table,
     audit_all,
     targets_of,
 )
-from .policy import Policy, check_not_weaker, policy_dict, policy_hash, weakened_knobs
+from .noise import percentage_interval
+from .policy import Policy, check_not_weaker, policy_dict, policy_hash
 from .pooling import NAME_SEPARATOR, RegioPooling, WijkPooling, pool_regios, pool_wijken
-from .primary import primary_rule
+from .primary import primary_rule, status_bounds
 from .release import Decision, DPParams, PoolingGroup, ProtectedDraft, ReleaseCell
-from .rounding import percentage, round_counts, rounding_interval
+from .rounding import percentage, round_count, round_counts, rounding_interval
 from .secondary import SuppressionStats, item_cost, naive_secondary, suppress
 
 _LEVEL_ORDER = {
@@ -86,7 +89,7 @@ class Protection:
     regio_pooling: RegioPooling
 
 
-# --- public entry points ------------------------------------------------------------------------
+# --- public entry points -------------------------------------------------------------------------
 
 
 def protect(
@@ -148,18 +151,43 @@ def _run_protection(
         policy.pooling.regio_min_group,
         policy.pooling.regio_max_onbekend_share,
     )
+    same_year = [c for c in prior if c.schooljaar == agg.schooljaar]
     table = build_table(
-        agg.schooljaar, arrays, geo, wijk_pooling, regio_pooling, policy, noise is not None,
+        agg.schooljaar,
+        arrays,
+        geo,
+        wijk_pooling,
+        regio_pooling,
+        policy,
+        noise is not None,
         joint_max_columns,
+        merge_units=not same_year,
     )
     cell_rule = apply_primary(table, policy)
-    same_year = [c for c in prior if c.schooljaar == agg.schooljaar]
     table.prior_rows = prior_rows(table, same_year, geo, policy)
+    if same_year and noise is None:
+        reference = _reconstruct(agg, same_year, joint_max_columns)
+        if reference is not None:
+            _adopt_statuses(table, reference.table)
     last_year = withheld_last_year(table, [c for c in prior if c.schooljaar == agg.schooljaar - 1])
     for ii in range(len(table.items)):
         table.items[ii].cost = item_cost(table, ii, policy, last_year)
-    auditor = Auditor(table, policy)
-    stats = suppress(table, policy, auditor, cell_rule, last_year)
+    if noise is None:
+        auditor = Auditor(table, policy)
+        stats = suppress(table, policy, auditor, cell_rule, last_year)
+    else:
+        # Under DP every published number is already epsilon-DP, and differences of noisy
+        # numbers are noisy: secondary suppression and its audit, which need true values, do not
+        # run (they would make the release depend on true counts). Primary rules on the noisy
+        # counts stay, as a quality rule. docs/differential-privacy.md explains.
+        stats = SuppressionStats()
+        decisions.append(
+            Decision(
+                kind="policy",
+                rule=Rule.NOISE,
+                detail={"secondary_suppression": "not applied under differential privacy"},
+            )
+        )
     for knob in weak:
         decisions.append(_policy_decision(policy, knob))
     draft = assemble(table, policy, stats.checks, wijk_pooling, regio_pooling, decisions, dp)
@@ -204,7 +232,7 @@ def naive_baseline(
     return BaselineResult(table, n, sum(not c.ok for c in checks), len(checks))
 
 
-# --- counts ---------------------------------------------------------------------------------------
+# --- counts --------------------------------------------------------------------------------------
 
 
 def _population_arrays(counts: pd.DataFrame, geo: Geography) -> dict[str, np.ndarray]:
@@ -224,9 +252,9 @@ def _population_arrays(counts: pd.DataFrame, geo: Geography) -> dict[str, np.nda
                 "geography or the indicator specs do not know",
             )
         values = sub["count"].to_numpy()
-        if not np.issubdtype(values.dtype, np.integer):
-            if not np.all(np.equal(np.mod(values, 1), 0)):
-                raise InternalError("AGG_NOT_INTEGER", "aggregate counts must be whole numbers")
+        whole = np.issubdtype(values.dtype, np.integer) or np.all(np.equal(np.mod(values, 1), 0))
+        if not whole:
+            raise InternalError("AGG_NOT_INTEGER", "aggregate counts must be whole numbers")
         np.add.at(
             arr,
             (wi.to_numpy(np.int64), bi.to_numpy(np.int64), ci.to_numpy(np.int64)),
@@ -270,7 +298,7 @@ def _parent_groups(arrays: Mapping[str, np.ndarray], geo: Geography) -> dict[str
     return out
 
 
-# --- building the table -----------------------------------------------------------------------------
+# --- building the table --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -311,7 +339,14 @@ def build_table(
     policy: Policy,
     noisy: bool,
     joint_max_columns: int = JOINT_MAX_COLUMNS,
+    merge_units: bool = True,
 ) -> Table:
+    """The structure of the release: families, items, numbers, cells, relations, blocks.
+
+    ``merge_units``: let the pooled wijken of a wijkgroep (the gemeenten of a region pool) share
+    their pool's unknowns in the audit LPs. Exact when no earlier release published a pool
+    member on its own (only sums over whole pools then touch them); off otherwise.
+    """
     wijken = sorted(geo.wijken)
     gemeenten = sorted(geo.gemeenten)
     wijk_idx = {w: i for i, w in enumerate(wijken)}
@@ -326,18 +361,16 @@ def build_table(
             gm_of_wijk = np.array([gem_idx[geo.wijken[w].gemeentecode] for w in wijken])
             per_gem = np.zeros((len(gemeenten), arr.shape[1], arr.shape[2]), np.int64)
             np.add.at(per_gem, gm_of_wijk, arr)
-            families.append(
-                Family(p, p, pop.breakdowns, pop.categories, True, tuple(gemeenten))
-            )
+            families.append(Family(p, p, pop.breakdowns, pop.categories, True, tuple(gemeenten)))
             values.append(per_gem.reshape(len(gemeenten), -1))
-            labels = {b: (b,) for b in pop.breakdowns} | {TOTAAL: pop.breakdowns}
-            layouts.append(_family_layout(p, labels))
+            regional_labels = {b: (b,) for b in pop.breakdowns} | {TOTAAL: pop.breakdowns}
+            layouts.append(_family_layout(p, regional_labels))
             continue
-        for bi, b in enumerate(pop.breakdowns):
-            key = p if pop.breakdowns == (TOTAAL,) else f"{p}/{b}"
-            families.append(Family(key, p, (b,), pop.categories, False, tuple(wijken)))
-            values.append(arr[:, bi, :].copy())
-            layouts.append(_family_layout(p, {b: (b,)}))
+        # One family per population: its origin groups share a pooling criterion (the whole
+        # transition population of a wijk), so an attacker sees them together.
+        families.append(Family(p, p, pop.breakdowns, pop.categories, False, tuple(wijken)))
+        values.append(arr.reshape(len(wijken), -1).copy())
+        layouts.append(_family_layout(p, {b: (b,) for b in pop.breakdowns}))
 
     table = Table(schooljaar, families, values, noisy=noisy)
     base = policy.rounding.base
@@ -402,28 +435,36 @@ def build_table(
             table.blocks[block].items.append(ii)
         return ii
 
-    def new_block(fam: int, atoms: np.ndarray) -> int:
-        n_atoms = len(families[fam].atoms)
-        position = np.full(n_atoms, -1, dtype=np.int64)
-        position[atoms] = np.arange(len(atoms))
-        table.blocks.append(Block(fam, atoms, position=position))
-        return len(table.blocks) - 1
+    new_block = table.new_block
+    for family in families:
+        if not merge_units:
+            table.unit_of_atom.append(np.arange(len(family.atoms), dtype=np.int64))
+        elif family.regional:
+            pool_codes = sorted({g.code for g in regio_pooling.groups})
+            table.unit_of_atom.append(
+                np.array([pool_codes.index(regio_pooling.pool_of[g]) for g in gemeenten], np.int64)
+            )
+        else:
+            unit_codes = sorted(set(wijk_pooling.unit_of.values()))
+            unit_index = {u: i for i, u in enumerate(unit_codes)}
+            table.unit_of_atom.append(
+                np.array([unit_index[wijk_pooling.unit_of[w]] for w in wijken], np.int64)
+            )
 
     pool_of = regio_pooling.pool_of
     regio_groups = {g.code: g for g in regio_pooling.groups}
     for fam, family in enumerate(families):
-        n_cols = len(family.atoms) * family.width
+        n_cols = len(set(table.unit_of_atom[fam].tolist())) * family.width
         joint = family.regional or n_cols <= joint_max_columns
         table.joint.append(joint)
         all_atoms = np.arange(len(family.atoms), dtype=np.int64)
         joint_block = new_block(fam, all_atoms) if joint else -1
         if family.regional:
-            labels = [*family.breakdowns, TOTAAL]
-            for label in labels:
+            for label in [*family.breakdowns, TOTAAL]:
                 land = add_item(
                     fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, joint_block, None
                 )
-                pools = []
+                pools: list[int] = []
                 for code in sorted(regio_groups):
                     group = regio_groups[code]
                     atoms = np.array(sorted(gem_idx[g] for g in group.members), dtype=np.int64)
@@ -447,57 +488,75 @@ def build_table(
                         )
                 table.relations.append((land, tuple(pools)))
             continue
-        label = family.breakdowns[0]
-        gem_items = []
         land_block = joint_block if joint else -1
-        land = add_item(
-            fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, land_block, None
-        )
+        labels: list[str] = [b for b in family.breakdowns if layouts[fam][1].get(b)]
+        gem_items: dict[str, list[int]] = {label: [] for label in labels}
+        lands = {
+            label: add_item(
+                fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, land_block, None
+            )
+            for label in labels
+        }
         for gm in gemeenten:
             members = [wijk_idx[w] for w in wijken_of[gm]]
             atoms = np.array(sorted(members), dtype=np.int64)
             block = joint_block if joint else new_block(fam, atoms)
-            gem = add_item(
-                fam, label, GeoLevel.GEMEENTE, gm, geo.gemeenten[gm].naam, atoms, block, None
-            )
-            gem_items.append(gem)
             units: dict[str, list[int]] = {}
             for w in wijken_of[gm]:
                 units.setdefault(wijk_pooling.unit_of.get(w, w), []).append(wijk_idx[w])
-            unit_items = []
             groups = groups_of[gm]
-            for code in sorted(units):
-                unit_atoms = np.array(sorted(units[code]), dtype=np.int64)
-                if code in groups:
-                    group_item = add_item(
-                        fam, label, GeoLevel.WIJKGROEP, code, groups[code].name, unit_atoms,
-                        block, gm,
-                    )
-                    unit_items.append(group_item)
-                    for w in groups[code].members:
-                        add_item(
+            for label in labels:
+                gem = add_item(
+                    fam, label, GeoLevel.GEMEENTE, gm, geo.gemeenten[gm].naam, atoms, block, None
+                )
+                gem_items[label].append(gem)
+                unit_items = []
+                for code in sorted(units):
+                    unit_atoms = np.array(sorted(units[code]), dtype=np.int64)
+                    if code in groups:
+                        group_item = add_item(
                             fam,
                             label,
-                            GeoLevel.WIJK,
-                            w,
-                            geo.wijken[w].naam,
-                            np.array([wijk_idx[w]], dtype=np.int64),
+                            GeoLevel.WIJKGROEP,
+                            code,
+                            groups[code].name,
+                            unit_atoms,
                             block,
-                            gemeente_of_wijk[w],
-                            phantom=True,
-                            pooled_into=code,
-                            pool=group_item,
+                            gm,
                         )
-                else:
-                    unit_items.append(
-                        add_item(
-                            fam, label, GeoLevel.WIJK, code, geo.wijken[code].naam, unit_atoms,
-                            block, gm,
+                        unit_items.append(group_item)
+                        for w in groups[code].members:
+                            add_item(
+                                fam,
+                                label,
+                                GeoLevel.WIJK,
+                                w,
+                                geo.wijken[w].naam,
+                                np.array([wijk_idx[w]], dtype=np.int64),
+                                block,
+                                gemeente_of_wijk[w],
+                                phantom=True,
+                                pooled_into=code,
+                                pool=group_item,
+                            )
+                    else:
+                        unit_items.append(
+                            add_item(
+                                fam,
+                                label,
+                                GeoLevel.WIJK,
+                                code,
+                                geo.wijken[code].naam,
+                                unit_atoms,
+                                block,
+                                gm,
+                            )
                         )
-                    )
-            table.relations.append((gem, tuple(unit_items)))
-        table.relations.append((land, tuple(gem_items)))
+                table.relations.append((gem, tuple(unit_items)))
+        for label in labels:
+            table.relations.append((lands[label], tuple(gem_items[label])))
     _fill_values(table, form_offsets, number_form, base, noisy)
+    table.known_rows = _pooling_rows(table, geo, wijk_pooling, regio_pooling, policy)
     # regional families: a pool's total is the sum of its parents' groups, and so is the land's
     for fam, family in enumerate(families):
         if not family.regional:
@@ -512,6 +571,77 @@ def build_table(
             table.relations.append((by_key[(code, TOTAAL)], parts))
     table.index_exposures()
     return table
+
+
+def _pooling_rows(
+    table: Table,
+    geo: Geography,
+    wijk_pooling: WijkPooling,
+    regio_pooling: RegioPooling,
+    policy: Policy,
+) -> list[KnownRow]:
+    """What the published pooling map proves, whatever the numbers (docs: "Attacker model").
+
+    Pooling stops only when no small unit borders another unit of its gemeente, so a unit that
+    does has every criterion denominator >= ``pooling.wijk_min``. Region pools are merged until
+    each passes (unless one pool is left), so each known parents' group of a pool has at least
+    ``pooling.regio_min_group`` pupils and ``onbekend`` is at most its share.
+    """
+    out: list[KnownRow] = []
+    pp = policy.pooling
+    unit_of = wijk_pooling.unit_of
+    wijk_idx = {w: i for i, w in enumerate(sorted(geo.wijken))}
+    bordered: dict[str, list[int]] = {}
+    for w, unit in unit_of.items():
+        wijk = geo.wijken[w]
+        if any(
+            b in unit_of and unit_of[b] != unit and geo.wijken[b].gemeentecode == wijk.gemeentecode
+            for b in wijk.buren
+        ):
+            bordered.setdefault(unit, [])
+    for w, unit in unit_of.items():
+        if unit in bordered:
+            bordered[unit].append(wijk_idx[w])
+    for fi, fam in enumerate(table.families):
+        if fam.regional:
+            continue
+        forms: list[np.ndarray] = []
+        for crit in pp.wijk_criteria:
+            if crit == fam.population:
+                forms.append(fam.offsets(fam.breakdowns, fam.categories))
+            elif crit in INDICATORS and INDICATORS[IndicatorId(crit)].population.value == (
+                fam.population
+            ):
+                spec = INDICATORS[IndicatorId(crit)]
+                for b in spec.breakdowns:
+                    forms.append(fam.offsets((b,), spec.denominator))
+        if not forms:
+            continue
+        for unit in sorted(bordered):
+            atoms = np.array(sorted(bordered[unit]), dtype=np.int64)
+            block = _block_of(table, fi, atoms)
+            for offsets in forms:
+                out.append(KnownRow(fi, atoms, offsets, None, pp.wijk_min, INF, block))
+    if len(regio_pooling.groups) > 1:
+        gem_idx = {g: i for i, g in enumerate(sorted(geo.gemeenten))}
+        for fi, fam in enumerate(table.families):
+            if not fam.regional:
+                continue
+            everyone = fam.offsets(fam.breakdowns, fam.categories)
+            unknown = set(fam.offsets(("onbekend",), fam.categories).tolist())
+            share = pp.regio_max_onbekend_share
+            weights = np.array([(1.0 - share) if o in unknown else -share for o in everyone])
+            for group in regio_pooling.groups:
+                atoms = np.array(sorted(gem_idx[g] for g in group.members), dtype=np.int64)
+                block = _block_of(table, fi, atoms)
+                for b in fam.breakdowns:
+                    if b != "onbekend":
+                        offsets = fam.offsets((b,), fam.categories)
+                        out.append(
+                            KnownRow(fi, atoms, offsets, None, pp.regio_min_group, INF, block)
+                        )
+                out.append(KnownRow(fi, atoms, everyone, weights, -INF, 0.0, block))
+    return out
 
 
 def _fill_values(
@@ -559,9 +689,7 @@ def apply_primary(table: Table, policy: Policy) -> dict[int, Rule]:
         item = table.items[cell.item]
         if item.phantom:
             cell.status = CellStatus.POOLED
-            cell.rule = (
-                Rule.POOLED_REGIO if cell.level is GeoLevel.GEMEENTE else Rule.POOLED_WIJK
-            )
+            cell.rule = Rule.POOLED_REGIO if cell.level is GeoLevel.GEMEENTE else Rule.POOLED_WIJK
             continue
         if rule is not Rule.PUBLISHED:
             cell.status = CellStatus.SUPPRESSED_PRIMARY
@@ -585,7 +713,7 @@ def apply_primary(table: Table, policy: Policy) -> dict[int, Rule]:
     return rules
 
 
-# --- earlier releases ---------------------------------------------------------------------------------
+# --- earlier releases ----------------------------------------------------------------------------
 
 
 def _members_by_name(names: str, candidates: Mapping[str, str]) -> list[str] | None:
@@ -620,12 +748,8 @@ def prior_rows(
             pooled.setdefault(c.pooled_into, set()).add(c.geo_code)
     fam_of: dict[tuple[str, str], int] = {}
     for fi, fam in enumerate(table.families):
-        if fam.regional:
-            for b in (*fam.breakdowns, TOTAAL):
-                fam_of[(fam.population, b)] = fi
-        else:
-            fam_of[(fam.population, fam.breakdowns[0])] = fi
-    base = policy.rounding.base
+        for b in (*fam.breakdowns, TOTAAL):
+            fam_of[(fam.population, b)] = fi
     out: list[PriorRow] = []
     for c in prior:
         if c.status is not CellStatus.PUBLISHED or c.numerator is None or c.denominator is None:
@@ -633,9 +757,10 @@ def prior_rows(
         spec = INDICATORS.get(c.indicator)  # type: ignore[call-overload]
         if spec is None:
             continue
-        fi = fam_of.get((spec.population.value, c.breakdown))
-        if fi is None:
+        found = fam_of.get((spec.population.value, c.breakdown))
+        if found is None:
             continue
+        fi = found
         fam = table.families[fi]
         members = _prior_atoms(c, fam, geo, pooled, wijk_idx, gem_idx)
         if members is None:
@@ -651,13 +776,19 @@ def prior_rows(
         num_off = fam.offsets(bds, spec.numerator)
         den_off = fam.offsets(bds, spec.denominator)
         block = _block_of(table, fi, atoms)
-        for offsets, shown in ((num_off, c.numerator), (den_off, c.denominator)):
+        published = ((num_off, int(c.numerator)), (den_off, int(c.denominator)))
+        for offsets, shown in published:
             truth = table.number_value(fi, atoms, offsets)
-            # An earlier release rounded like this one unless its count is no multiple of the
-            # base; then it was exact. Data corrected since may put the truth outside: widen.
-            lo, hi = rounding_interval(shown, base) if shown % base == 0 else (shown, shown)
-            lo, hi = min(lo, truth), max(hi, truth)
+            lo, hi = _prior_interval(shown, truth)
             out.append(PriorRow(fi, atoms, offsets, lo, hi, block))
+        # It passed the primary rules of its release; every release is at least as strict as
+        # the default (a weaker one needs a flag), unless the truth says otherwise.
+        floor = Policy().primary
+        den_true = table.number_value(fi, atoms, den_off)
+        extreme = c.numerator == 0 or c.numerator == c.denominator
+        least = floor.group_disclosure_min if extreme else floor.min_cell
+        if den_true >= least:
+            out.append(PriorRow(fi, atoms, den_off, least, INF, block))
         if c.percentage is not None and c.denominator > 0:
             implied = percentage(c.numerator, c.denominator, policy.rounding.percentage_decimals)
             if implied != c.percentage:
@@ -669,9 +800,79 @@ def prior_rows(
                 lo_pct, hi_pct = c.percentage - half, c.percentage + half
                 if lo_pct * d_true <= 100 * n_true <= hi_pct * d_true:
                     out.append(
-                        PriorRow(fi, atoms, num_off, 0, 0, block, (num_off, den_off, lo_pct, hi_pct))
+                        PriorRow(
+                            fi, atoms, num_off, 0, 0, block, (num_off, den_off, lo_pct, hi_pct)
+                        )
                     )
     return out
+
+
+def _reconstruct(
+    agg: AggregateTable, prior: Sequence[ReleaseCell], joint_max_columns: int
+) -> Protection | None:
+    """The earlier release of this year, re-made under the default policy, if that is what it was.
+
+    An earlier release's statuses and pooling map tell an attacker something too, but ``prior``
+    holds only its published cells. ``protect`` is deterministic, so if the default policy on
+    these counts publishes exactly those cells, its statuses are the earlier release's.
+    """
+    reference = _run_protection(agg, Policy(), (), None, joint_max_columns)
+
+    def shown(cells: Sequence[ReleaseCell]) -> set[tuple[Any, ...]]:
+        return {
+            (*c.key, c.numerator, c.denominator, c.percentage)
+            for c in cells
+            if c.status is CellStatus.PUBLISHED
+        }
+
+    return reference if shown(reference.draft.cells) == shown(prior) else None
+
+
+def _adopt_statuses(table: Table, earlier: Table) -> None:
+    """The statuses and pooling map of a reconstructed earlier release, as attacker knowledge."""
+    policy = Policy()
+
+    def key(n: Number) -> tuple[int, bytes, bytes]:
+        return (n.family, n.atoms.tobytes(), n.offsets.tobytes())
+
+    index = {key(n): i for i, n in enumerate(table.numbers)}
+    for c in earlier.cells:
+        if c.status not in (CellStatus.SUPPRESSED_PRIMARY, CellStatus.SUPPRESSED_SECONDARY):
+            continue
+        num, den = earlier.numbers[c.num], earlier.numbers[c.den]
+        pc = PriorCell(
+            num.family, c.status, den.atoms, num.offsets, den.offsets, num.value, den.value
+        )
+        for n in (num, den):
+            current = index.get(key(n))
+            if current is not None:
+                table.prior_cells.setdefault(current, []).append(pc)
+        block = _block_of(table, den.family, den.atoms)
+        for b in status_bounds(c.status, policy):
+            if b.part == "den" and b.lo <= den.value <= b.hi:
+                table.prior_rows.append(
+                    PriorRow(den.family, den.atoms, den.offsets, b.lo, b.hi, block)
+                )
+    for kr in earlier.known_rows:
+        block = _block_of(table, kr.family, kr.atoms)
+        table.known_rows.append(
+            KnownRow(kr.family, kr.atoms, kr.offsets, kr.weights, kr.lo, kr.hi, block)
+        )
+    table.prior_policy = policy
+
+
+def _prior_interval(shown: int, truth: int) -> tuple[int, int]:
+    """What an earlier release's published count tells, read on the safe side.
+
+    A cell does not say which rounding base its release used. The narrowest reading that fits
+    is taken: the smallest base that rounds the true count to the published one (exact if they
+    are equal). If none fits (the data were corrected since), the published count and the
+    truth both bound the interval.
+    """
+    for b in range(1, 11):
+        if round_count(truth, b) == shown:
+            return rounding_interval(shown, b)
+    return min(shown, truth), max(shown, truth)
 
 
 def _prior_atoms(
@@ -721,12 +922,7 @@ def _gemeente_of_group(code: str) -> str | None:
 
 
 def _block_of(table: Table, family: int, atoms: np.ndarray) -> int:
-    blocks = {
-        bi
-        for bi, b in enumerate(table.blocks)
-        if b.family == family and b.items and (b.position[atoms] >= 0).all()
-    }
-    return min(blocks) if blocks else -1
+    return table.block_of_atoms(family, atoms)
 
 
 def withheld_last_year(table: Table, last_year: Sequence[ReleaseCell]) -> set[int]:
@@ -747,7 +943,7 @@ def withheld_last_year(table: Table, last_year: Sequence[ReleaseCell]) -> set[in
     return out
 
 
-# --- output --------------------------------------------------------------------------------------------
+# --- output --------------------------------------------------------------------------------------
 
 
 def _policy_decision(policy: Policy, knob: str) -> Decision:
@@ -820,8 +1016,20 @@ def assemble(
                 true_num = min(max(num.value, 0), max(den.value, 0))
                 pct = percentage(true_num, max(den.value, 0), decimals)
             scale = None
+            ci: tuple[float | None, float | None] = (None, None)
             if dp is not None:
                 scale = dp.scales.get(table.families[num.family].population)
+                if scale is not None:
+                    num_cells = len(num.atoms) * len(num.offsets)
+                    den_cells = len(den.atoms) * len(den.offsets)
+                    ci = percentage_interval(
+                        shown_num,
+                        shown_den,
+                        num_cells,
+                        max(den_cells - num_cells, 0),
+                        scale,
+                        dp.mechanism,
+                    )
             cells.append(
                 ReleaseCell(
                     **common,
@@ -833,6 +1041,8 @@ def assemble(
                     rule=Rule.PUBLISHED,
                     parent_code=c.parent_code,
                     noise_scale=scale,
+                    ci_low=ci[0],
+                    ci_high=ci[1],
                 )
             )
             continue
@@ -889,8 +1099,13 @@ def assemble(
                 )
             )
     audit_decisions.sort(
-        key=lambda d: (d.indicator or "", d.breakdown or "", d.geo_level or "", d.geo_code or "",
-                       d.detail["part"])
+        key=lambda d: (
+            d.indicator or "",
+            d.breakdown or "",
+            d.geo_level or "",
+            d.geo_code or "",
+            d.detail["part"],
+        )
     )
     pooling: tuple[PoolingGroup, ...] = tuple(
         sorted((*wijk_pooling.groups, *regio_pooling.groups), key=lambda g: g.code)
@@ -907,11 +1122,4 @@ def assemble(
     )
 
 
-__all__ = [
-    "BaselineResult",
-    "Protection",
-    "naive_baseline",
-    "protect",
-    "run_protection",
-    "weakened_knobs",
-]
+__all__ = ["BaselineResult", "Protection", "naive_baseline", "protect", "run_protection"]

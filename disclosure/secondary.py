@@ -12,8 +12,12 @@ Two passes, repeated until both hold:
    (stable statuses across years), and multiplied by 100 where the suppression status alone would
    pin the cell down (a ``suppressed_secondary`` denominator of 10-12 is known to be >= 10).
 2. **Audit** (``audit.Auditor``). Every withheld numerator and denominator is checked by LP.
-   Where one fails, the binding published rows (nonzero duals of the LP) name the items that
-   limit it; the cheapest is withheld, and pass 1 runs again for the relations that touched.
+   Where one fails, the binding published rows (nonzero duals of the LP, or the dual ray that
+   rules a status alternative out) name the items that limit it; the smallest geography among
+   them is withheld first (a wijkgroep before its gemeente before the land), then the cheapest,
+   and pass 1 runs again for the relations that changed. Where only the national figure limits
+   it (through the rest of the country's range), the rest's ranges are first computed exactly,
+   then a published gemeente of the same relation is withheld; the national figure goes last.
    Withholding only widens every other interval, so a count that passed stays passed, and the
    loop ends: at worst everything of a family is withheld.
 
@@ -44,6 +48,13 @@ UNSAFE_COMPLEMENT_FACTOR = 100.0
 #: Cost factor for a complement whose denominator is below the group minimum: its status then
 #: says its percentage is strictly between 0 and 100, which narrows a small numerator.
 FRAGILE_COMPLEMENT_FACTOR = 10.0
+_LEVEL_RANK = {
+    GeoLevel.WIJK: 0,
+    GeoLevel.WIJKGROEP: 0,
+    GeoLevel.GEMEENTE: 1,
+    GeoLevel.REGIO: 1,
+    GeoLevel.LAND: 2,
+}
 #: Cost factor for withholding a national figure (last resort).
 LAND_FACTOR = 1000.0
 
@@ -57,6 +68,7 @@ class SuppressionStats:
     coupled_blocks: int = 0
     lp_solves: int = 0
     checks: list[Check] = field(default_factory=list, repr=False)
+    tally: dict[str, int] = field(default_factory=dict)
 
 
 def item_cost(table: Table, item: int, policy: Policy, withheld_last_year: set[int]) -> float:
@@ -174,28 +186,44 @@ def suppress(
     stats = SuppressionStats()
     last_year = withheld_last_year or set()
     stats.relation_complements += len(relation_pass(table, policy, None, last_year))
+    for it in table.items:
+        if it.withheld and it.block == -1 and not table.joint[it.family]:
+            # a national figure is withheld: its family can only be audited jointly
+            table.make_joint(it.family)
+            auditor.invalidate(range(len(table.blocks)))
     parents = parent_of(table)
     relaxed: dict[int, tuple[float, float]] = {}
-    pending: set[int] | None = None  # None: every target
+    refined: set[int] = set()  # families whose rest-of-country ranges were computed exactly
+    results: dict[int, Check] = {}  # number -> its latest check (a pass stays a pass)
+    pending: set[int] = set()
+    current: dict[int, Target] | None = None
     max_rounds = len(table.items) + 50
     while True:
         stats.rounds += 1
         if stats.rounds > max_rounds:
             raise InternalError("SECONDARY_NO_PROGRESS", "secondary suppression did not settle")
-        targets = _with_relaxed(targets_of(table, policy, cell_rule), relaxed)
-        todo = targets if pending is None else [t for t in targets if t.number in pending]
+        if current is None:
+            current = {t.number: t for t in targets_of(table, policy, cell_rule)}
+        else:
+            # only the changed items' counts can have become (or stopped being) targets
+            for n in pending:
+                current.pop(n, None)
+            current.update((t.number, t) for t in targets_of(table, policy, cell_rule, pending))
+        targets = _with_relaxed(sorted(current.values(), key=lambda t: t.number), relaxed)
+        todo = [t for t in targets if t.number in pending or t.number not in results]
         checks = audit_all(auditor, todo)
+        for check in checks:
+            results[check.target.number] = check
         failing = [c for c in checks if not c.ok]
         if not failing:
-            coupled = auditor.couple(targets)
+            coupled = auditor.couple(targets, results)
             if not coupled:
-                stats.checks = audit_all(auditor, targets) if pending is not None else checks
-                if any(not c.ok for c in stats.checks):  # pragma: no cover - monotonicity
-                    raise InternalError("AUDIT_REGRESSED", "a passed count failed again")
                 break
             stats.coupled_blocks += len(coupled)
             blocks = set(coupled)
             pending = {t.number for t in targets if auditor.block_of_number(t.number) in blocks}
+            for n in pending:
+                results.pop(n, None)
             continue
         chosen: set[int] = set()
         progress = False
@@ -212,15 +240,50 @@ def suppress(
                 if not candidates:
                     if fixable:
                         continue  # what limits it was withheld this round: check again
-                    # Even with everything else withheld the cell's own status says this much:
-                    # ask no more of the published figures than that.
+                    # Even if every cell still published vanished, the statuses already decided
+                    # (and earlier releases) say this much: ask no more than that.
                     relaxed[n] = (max(tg.lo_req, lo), min(tg.hi_req, hi))
                     progress = True
                     stats.relaxed_to_status += 1
                     continue
             if chosen & set(candidates):
                 continue  # a complement chosen this round may already fix it
-            item = min(candidates, key=lambda i: (item_cost(table, i, policy, last_year), i))
+            # the smallest geography first: a wijkgroep before its gemeente, a gemeente before
+            # the land; then the cheapest
+            item = min(
+                candidates,
+                key=lambda i: (
+                    _LEVEL_RANK[table.items[i].level],
+                    item_cost(table, i, policy, last_year),
+                    i,
+                ),
+            )
+            chosen_item = table.items[item]
+            if (
+                chosen_item.level is GeoLevel.LAND
+                and not table.joint[chosen_item.family]
+                and chosen_item.family not in refined
+            ):
+                # Only the national figure limits it, through the rest of the country's range,
+                # which was an inner estimate. Compute those ranges exactly before giving up
+                # a national figure.
+                refined.add(chosen_item.family)
+                auditor.invalidate(auditor.refine(chosen_item.family))
+                progress = True
+                continue
+            if chosen_item.level is GeoLevel.LAND:
+                # Rather than the national figure, widen the rest of the country: withhold
+                # the cheapest published gemeente of the same relation.
+                own_gemeente = _gemeente_item(table, table.numbers[n].item, parents)
+                siblings = [
+                    c
+                    for parent, children in table.relations
+                    if parent == item
+                    for c in children
+                    if not table.items[c].withheld and c != own_gemeente
+                ]
+                if siblings:
+                    item = min(siblings, key=lambda i: (item_cost(table, i, policy, last_year), i))
             owner = table.numbers[n].item
             protects = protected_key(table, parents.get(owner, owner))
             if withhold(table, item, protects):
@@ -240,14 +303,34 @@ def suppress(
                 fam = it.family
                 table.make_joint(fam)
                 auditor.invalidate(range(len(table.blocks)))
-                for b in list(auditor.coupling):
+                for b in list(auditor.rest):
                     if table.blocks[b].family == fam:
-                        del auditor.coupling[b]
+                        del auditor.rest[b]
                 pending |= {n for x in table.items if x.family == fam for n in x.numbers}
         auditor.invalidate_items(changed)
         pending |= _numbers_of(table, changed)
+        for n in pending:
+            results.pop(n, None)
+    final = _with_relaxed(targets_of(table, policy, cell_rule), relaxed)
+    stats.checks = [results[t.number] for t in final]
+    if any(not c.ok for c in stats.checks):  # pragma: no cover - monotonicity
+        raise InternalError("AUDIT_REGRESSED", "a passed count failed again")
     stats.lp_solves = auditor.solves
+    stats.tally = dict(auditor.tally)
     return stats
+
+
+def _gemeente_item(table: Table, item: int, parents: dict[int, int]) -> int:
+    """The gemeente (or region pool) item above an item, or the item itself."""
+    while table.items[item].level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP):
+        it = table.items[item]
+        if it.phantom:
+            item = it.pool
+            continue
+        item = parents.get(item, item)
+        if table.items[item].level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP):
+            break  # pragma: no cover - a unit always has a gemeente above it
+    return item
 
 
 def _with_relaxed(targets: list[Target], relaxed: dict[int, tuple[float, float]]) -> list[Target]:
@@ -258,7 +341,7 @@ def _with_relaxed(targets: list[Target], relaxed: dict[int, tuple[float, float]]
     return targets
 
 
-# --- the naive baseline ----------------------------------------------------------------------------
+# --- the naive baseline --------------------------------------------------------------------------
 
 
 def naive_secondary(table: Table) -> int:

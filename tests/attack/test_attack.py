@@ -320,6 +320,28 @@ def stricter_policy() -> Any:
     return policy.model_copy(update={"primary": primary})
 
 
+POLICY_CHANGE_GAP = (
+    "Known gap of disclosure control: a second release of the same year under a STRICTER policy "
+    "can be forced into statuses that, next to the first release's numbers, narrow a withheld "
+    "cell. `kluis run` therefore refuses a second release of a year under another policy "
+    "(RELEASE_POLICY_CHANGED, tests/integration/test_cli.py); protect() alone does not."
+)
+
+
+@settings(max_examples=6, **NO_SHRINK)
+@given(world=worlds(max_gemeenten=2, max_wijken=6))
+def test_a_second_release_under_the_same_policy_resists_a_joint_attack(world: World) -> None:
+    note(repr(world))
+    policy = load_policy(None)
+    first = protect(world.agg, policy)
+    prior = [c for c in first.cells if c.status == "published"]
+    second = protect(world.agg, policy, prior=prior)
+    releases = [PublishedRelease.from_draft(first), PublishedRelease.from_draft(second)]
+    assert_resists(world, releases, use_status=False)
+    assert_resists(world, releases, use_status=True)
+
+
+@pytest.mark.xfail(reason=POLICY_CHANGE_GAP, strict=False)
 @settings(max_examples=6, **NO_SHRINK)
 @given(world=worlds(max_gemeenten=2, max_wijken=6))
 def test_two_releases_of_one_year_resist_a_joint_attack(world: World) -> None:
@@ -332,6 +354,7 @@ def test_two_releases_of_one_year_resist_a_joint_attack(world: World) -> None:
     assert_resists(world, releases, use_status=True)
 
 
+@pytest.mark.xfail(reason=POLICY_CHANGE_GAP, strict=True)
 def test_a_stricter_second_release_does_not_pin_a_wijk_through_a_neighbours_status() -> None:
     # Found by the status-reading attacker (shrunk by hand). Four wijken without buren; the
     # first release publishes the gemeente's heroverweging as 20 of 20 (true 18 of 21: at

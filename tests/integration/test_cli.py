@@ -166,3 +166,20 @@ def test_a_year_without_its_next_year_is_refused(world: dict) -> None:
     proc = kluis(world["home"], "run", "--year", "2023", check=False)
     assert proc.returncode == 3
     assert "RUN_YEAR_NOT_COVERED" in proc.stderr
+
+
+def test_a_second_release_of_a_year_under_another_policy_is_refused(
+    world: dict, tmp_path: Path
+) -> None:
+    from disclosure.policy import default_policy_path
+
+    stricter = tmp_path / "stricter.toml"
+    stricter.write_text(
+        default_policy_path().read_text(encoding="utf-8").replace("min_cell = 10", "min_cell = 15"),
+        encoding="utf-8",
+    )
+    listing_before = kluis(world["home"], "release", "list").stdout
+    proc = kluis(world["home"], "run", "--year", "2022", "--policy", str(stricter), check=False)
+    assert proc.returncode == 4
+    assert "RELEASE_POLICY_CHANGED" in proc.stderr
+    assert kluis(world["home"], "release", "list").stdout == listing_before

@@ -20,12 +20,18 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("dp")
-    generate(base / "data", "small", seed=11)
-    settings = Settings(home=base / "home")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("dp") / "data"
+    generate(data, "small", seed=11)
+    return data
+
+
+@pytest.fixture
+def home(batch: Path, tmp_path: Path) -> Settings:
+    """A fresh KLUIS_HOME per test: each test starts with the whole budget."""
+    settings = Settings(home=tmp_path / "home")
     pipeline.init_home(settings)
-    pipeline.ingest(settings, base / "data")
+    pipeline.ingest(settings, batch)
     return settings
 
 

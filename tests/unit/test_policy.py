@@ -43,8 +43,8 @@ def test_default_has_no_weakened_knobs() -> None:
 
 
 def test_stricter_policy_loads_without_flag(tmp_path: Path) -> None:
-    text = _default_text().replace("min_cell = 10", "min_cell = 15").replace(
-        "base = 5", "base = 10"
+    text = (
+        _default_text().replace("min_cell = 10", "min_cell = 15").replace("base = 5", "base = 10")
     )
     policy = load_policy(_write(tmp_path, text))
     assert policy.primary.min_cell == 15

@@ -10,11 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disclosure.pooling import NAME_SEPARATOR, pool_regios, pool_wijken
-from kansenkluis.domain import PARENT_GROUPS, GeoLevel, Geography
+from kansenkluis.domain import PARENT_GROUPS, Geography, GeoLevel
 
 
-def geography(gemeenten: Mapping[str, list[str]], buren: Mapping[str, set[str]],
-              regio: Mapping[str, str] | None = None) -> Geography:
+def geography(
+    gemeenten: Mapping[str, list[str]],
+    buren: Mapping[str, set[str]],
+    regio: Mapping[str, str] | None = None,
+) -> Geography:
     rows = []
     for gm, wijken in gemeenten.items():
         for w in wijken:
@@ -102,8 +105,10 @@ def test_pooling_never_crosses_a_gemeente() -> None:
     pooling = pool_wijken(geo, sizes, 10)
     for g in pooling.groups:
         assert {geo.wijken[w].gemeentecode for w in g.members} == {g.gemeentecode}
-    assert {g.members for g in pooling.groups} == {("WK000100", "WK000101"),
-                                                   ("WK000200", "WK000201")}
+    assert {g.members for g in pooling.groups} == {
+        ("WK000100", "WK000101"),
+        ("WK000200", "WK000201"),
+    }
 
 
 @st.composite
@@ -167,8 +172,9 @@ def test_regions_that_pass_stay_apart() -> None:
         {},
         {"GM0001": "Noord", "GM0002": "Zuid"},
     )
-    pools = pool_regios(geo, _parents({"GM0001": (60, 60, 60, 5), "GM0002": (80, 70, 90, 10)}),
-                        50, 0.2)
+    pools = pool_regios(
+        geo, _parents({"GM0001": (60, 60, 60, 5), "GM0002": (80, 70, 90, 10)}), 50, 0.2
+    )
     assert [(g.code, g.name, g.members) for g in pools.groups] == [
         ("RG01", "Noord", ("GM0001",)),
         ("RG02", "Zuid", ("GM0002",)),
