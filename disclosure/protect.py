@@ -1016,13 +1016,13 @@ def assemble(
                 true_num = min(max(num.value, 0), max(den.value, 0))
                 pct = percentage(true_num, max(den.value, 0), decimals)
             scale = None
-            ci: tuple[float | None, float | None] = (None, None)
+            interval: tuple[float | None, float | None] = (None, None)
             if dp is not None:
                 scale = dp.scales.get(table.families[num.family].population)
                 if scale is not None:
                     num_cells = len(num.atoms) * len(num.offsets)
                     den_cells = len(den.atoms) * len(den.offsets)
-                    ci = percentage_interval(
+                    interval = percentage_interval(
                         shown_num,
                         shown_den,
                         num_cells,
@@ -1041,8 +1041,8 @@ def assemble(
                     rule=Rule.PUBLISHED,
                     parent_code=c.parent_code,
                     noise_scale=scale,
-                    ci_low=ci[0],
-                    ci_high=ci[1],
+                    ci_low=interval[0],
+                    ci_high=interval[1],
                 )
             )
             continue
