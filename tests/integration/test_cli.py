@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kluis_cli import kluis
 
 pytestmark = pytest.mark.slow
-
-
-def kluis(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KLUIS_HOME": str(home)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "kansenkluis.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kluis {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
-    return proc
 
 
 def tree_digest(root: Path) -> str:

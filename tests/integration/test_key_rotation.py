@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kluis_cli import kluis
 
 pytestmark = pytest.mark.slow
-
-
-def kluis(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "kansenkluis.cli", *args],
-        env={**os.environ, "KLUIS_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"kluis {' '.join(args)}: {proc.stderr}"
-    return proc
 
 
 def test_rotations_keep_old_exports_verifying_and_the_store_readable(tmp_path: Path) -> None:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kluis_cli import kluis as run_kluis
 
 pytestmark = pytest.mark.slow
 
 
 def kluis(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kansenkluis.cli", *args],
-        env={**os.environ, "KLUIS_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_kluis(home, *args, check=False)
 
 
 @pytest.fixture(scope="module")

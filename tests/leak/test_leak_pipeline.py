@@ -8,15 +8,13 @@ the factsheet, or any file outside the encrypted sealed store.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from kluis_cli import kluis
 
 from kansenkluis.synth import generate
 from secure.keys import load_pseudonym_secret
@@ -44,18 +42,6 @@ def plant_canary(data: Path) -> str:
             table = table.set_column(table.column_names.index("brin"), "brin", brin)
         pq.write_table(table, path)
     return victim
-
-
-def kluis(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "kansenkluis.cli", *args],
-        env={**os.environ, "KLUIS_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"kluis {args[0]} failed: {proc.stderr}"
-    return proc
 
 
 def test_canary_pupil_never_leaves_the_sealed_store(tmp_path: Path) -> None:
