@@ -105,7 +105,7 @@ def headline(steps: Mapping[str, Any], scale: str = "national") -> list[str]:
         )
     s = steps.get("ingest")
     if s and not failed("`kluis ingest`", "ingest"):
-        flag = " (with `--quarantine`)" if s.get("flags") else ""
+        flag = f" (refused, then `{s['flags'][0]}`)" if s.get("flags") else ""
         add(
             f"`kluis ingest`{flag}",
             "whole command",
@@ -352,9 +352,18 @@ def scaling_table(steps: Mapping[str, Any]) -> list[str]:
                 return "FAILED"
             return f"{x['wall_s']:.1f} s, {x['peak_rss_mb'] / 1024:.2f} GB"
 
+        note = " ¹" if p.get("ingest_flags") else ""
         rows.append(
-            f"| {p['label']} | {p['rows']:,} | {cell(p.get('ingest'))} | {cell(p.get('engine'))} "
+            f"| {p['label']} | {p['rows']:,} | {cell(p.get('ingest'))}{note} | "
+            f"{cell(p.get('engine'))} "
             f"| {cell(p.get('protect'))} | {cell(p.get('kluis_run'))} |"
+        )
+    flagged = [p for p in s["points"] if p.get("ingest_flags")]
+    for p in flagged:
+        rows.append("")
+        rows.append(
+            f"¹ {p['label']}: `kluis ingest` was refused (`{p.get('ingest_refusal')}`); "
+            f"measured instead with `{p['ingest_flags'][0]}`."
         )
     rows.append("")
     rows.append("Growth exponent k (time ∝ rows^k, 1 = linear) between neighbouring points:")

@@ -73,6 +73,27 @@ def floor(args: argparse.Namespace) -> None:
     )
 
 
+# --- ingest with other limits ---
+
+
+def ingest_store(args: argparse.Namespace) -> None:
+    """``kluis ingest`` through the public ``SealedStore`` with a larger DuckDB memory limit
+    for validation (the CLI has no option for it)."""
+    from kansenkluis import pipeline
+    from kansenkluis.config import Settings
+    from secure.ingest import IngestLimits
+    from secure.store import SealedStore
+
+    settings = Settings(home=Path(args.home))
+    pipeline.sealed_store(settings)  # the same checks as kluis ingest (keys, permissions)
+    store = SealedStore(
+        settings.sealed_dir, settings.keys_dir, IngestLimits(duckdb_memory_limit=args.memory_limit)
+    )
+    started = time.perf_counter()
+    report = store.ingest(Path(args.data))
+    write_inner({"ingest_s": time.perf_counter() - started, "rows": sum(report.rows.values())})
+
+
 # --- the DuckDB engine ---
 
 
@@ -395,6 +416,12 @@ def main() -> None:
     p = sub.add_parser("floor")
     p.add_argument("--data", required=True)
     p.set_defaults(fn=floor)
+
+    p = sub.add_parser("ingest-store")
+    p.add_argument("--home", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--memory-limit", default="8GB")
+    p.set_defaults(fn=ingest_store)
 
     p = sub.add_parser("engine-parquet")
     p.add_argument("--data", required=True)
