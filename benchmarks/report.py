@@ -340,9 +340,14 @@ def scaling_table(steps: Mapping[str, Any]) -> list[str]:
         return [f"Scaling FAILED: `{_failed(s)}`"]
     rows = [
         "| scale | input rows | ingest | indicators (decrypt+link+compute) | disclosure control "
-        "| `kluis run` |",
-        "|---|---:|---|---|---|---|",
+        "| `kluis run` | withheld counts audited (LP solves) |",
+        "|---|---:|---|---|---|---|---:|",
     ]
+
+    def audit(p: Mapping[str, Any]) -> str:
+        d = p.get("protect_detail")
+        return f"{d['audited_counts']:,} ({d['lp_solves']:,})" if d else "—"
+
     for p in s["points"]:
 
         def cell(x: Mapping[str, Any] | None) -> str:
@@ -356,7 +361,7 @@ def scaling_table(steps: Mapping[str, Any]) -> list[str]:
         rows.append(
             f"| {p['label']} | {p['rows']:,} | {cell(p.get('ingest'))}{note} | "
             f"{cell(p.get('engine'))} "
-            f"| {cell(p.get('protect'))} | {cell(p.get('kluis_run'))} |"
+            f"| {cell(p.get('protect'))} | {cell(p.get('kluis_run'))} | {audit(p)} |"
         )
     flagged = [p for p in s["points"] if p.get("ingest_flags")]
     for p in flagged:

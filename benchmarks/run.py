@@ -425,20 +425,18 @@ class Bench:
         agg = str(self.ensure_agg(YEAR))
         agg_next = str(self.ensure_agg(YEAR + 1))
         first_draft = self.work / f"draft-{self.scale}-{YEAR}.pkl"
-        published = self.work / f"draft-{self.scale}-{YEAR}-published.pkl"
         first: list[Sample] = []
         for i in self.rounds(first):
             log(f"protect {YEAR} run {i + 1}")
             save = ("--save-draft", str(first_draft)) if i == 0 else ()
             first.append(self.step("protect", "--agg", agg, *save))
-        _published_only(first_draft, published)
         second: list[Sample] = []
         next_year: list[Sample] = []
         for i in self.rounds(second, next_year):
             log(f"protect {YEAR} again against the first, run {i + 1}")
-            second.append(self.step("protect", "--agg", agg, "--prior", str(published)))
+            second.append(self.step("protect", "--agg", agg, "--prior", str(first_draft)))
             log(f"protect {YEAR + 1} after {YEAR}, run {i + 1}")
-            next_year.append(self.step("protect", "--agg", agg_next, "--prior", str(published)))
+            next_year.append(self.step("protect", "--agg", agg_next, "--prior", str(first_draft)))
         log("naive baseline")
         baseline = self.step("baseline", "--agg", agg)
         keys = ["protect_s"]
@@ -446,14 +444,14 @@ class Bench:
             "command": "disclosure.protect.run_protection(agg, load_policy(None), prior=...)",
             "first_release": {**summarise(first, keys), "detail": _protect_detail(first[0])},
             "second_release_same_year": {
-                "what": f"{YEAR} again, with the published cells of the first as prior (the "
-                "cross-release audit)",
+                "what": f"{YEAR} again, with the first release (figures, statuses, pooling map, "
+                "policy) as prior: the cross-release audit",
                 **summarise(second, keys),
                 "detail": _protect_detail(second[0]),
             },
             "next_year_after_first": {
-                "what": f"{YEAR + 1} with the published cells of {YEAR} as prior (status "
-                "stability; kluis run itself passes only same-year cells)",
+                "what": f"{YEAR + 1} with the release of {YEAR} as prior (its withheld cells "
+                "steer the complements: stable statuses)",
                 **summarise(next_year, keys),
                 "detail": _protect_detail(next_year[0]),
             },
@@ -690,9 +688,16 @@ class Bench:
                     timeout_s=timeout,
                 )
                 point["engine"] = _fig(engine, "total_s")
-                point["protect"] = _fig(
-                    self.step("protect", "--agg", str(agg), timeout_s=timeout), "protect_s"
-                )
+                protect = self.step("protect", "--agg", str(agg), timeout_s=timeout)
+                point["protect"] = _fig(protect, "protect_s")
+                wijk = protect.inner["level_status"].get("wijk", {})
+                point["protect_detail"] = {
+                    "audited_counts": protect.inner["audited_counts"],
+                    "lp_solves": protect.inner["lp_solves"],
+                    "rounds": protect.inner["rounds"],
+                    "wijkgroepen": protect.inner["wijkgroepen"],
+                    "wijk_cells": wijk,
+                }
             except StepFailed as e:
                 point.setdefault("engine", {"failed": str(e)})
             run_home = self.copy_home(home, f"scale-run-home-{tag}")
@@ -735,19 +740,6 @@ def _previous(step: str) -> dict[str, Any] | None:
     if RESULTS.exists():
         return json.loads(RESULTS.read_text()).get("steps", {}).get(step)
     return None
-
-
-def _published_only(draft_pickle: Path, target: Path) -> None:
-    """What kluis run passes as prior: the published cells (as the release store returns)."""
-    import pickle
-
-    from kansenkluis.domain import CellStatus
-
-    with open(draft_pickle, "rb") as fh:
-        draft = pickle.load(fh)  # noqa: S301 - our own pickle
-    cells = [c for c in draft.cells if c.status is CellStatus.PUBLISHED]
-    with open(target, "wb") as fh:
-        pickle.dump(draft.model_copy(update={"cells": tuple(cells)}), fh)
 
 
 def _protect_detail(sample: Sample) -> dict[str, Any]:

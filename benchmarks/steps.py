@@ -244,9 +244,11 @@ def protect_step(args: argparse.Namespace) -> None:
 
     agg = _load(args.agg)
     policy = load_policy(None)
+    from disclosure.release import EarlierRelease
+
     prior: tuple[Any, ...] = ()
     if args.prior:
-        prior = tuple(_load(args.prior).cells)
+        prior = (EarlierRelease.of(_load(args.prior)),)
     started = time.perf_counter()
     result = run_protection(agg, policy, prior=prior)
     protect_s = time.perf_counter() - started
@@ -256,7 +258,7 @@ def protect_step(args: argparse.Namespace) -> None:
     write_inner(
         {
             "protect_s": protect_s,
-            "prior_cells": len(prior),
+            "prior_cells": sum(len(r.cells) for r in prior),
             "cells": len(draft.cells),
             "wijkgroepen": sum(1 for g in draft.pooling if g.level.value == "wijkgroep"),
             "region_pools": sum(1 for g in draft.pooling if g.level.value == "regio"),

@@ -185,6 +185,8 @@ class PriorCell:
     #: true counts (to know which status alternative holds; never published)
     num: int
     den: int
+    #: the policy the earlier release was made under (its statuses mean that policy's rules)
+    policy: Policy | None = None
 
 
 @dataclass
@@ -509,7 +511,7 @@ class Auditor:
         #: block -> recent optimal points (feasible for as long as the block only relaxes)
         self.points: dict[int, list[np.ndarray]] = {}
         self._pmat: dict[int, np.ndarray] = {}
-        self._inherent_lps: dict[int, _BlockLP] = {}
+        self._inherent_lps: dict[tuple[int, bool, bool], _BlockLP] = {}
         self._prior_case_cache: dict[tuple[int, int], tuple[list[list[_Row]], int]] = {}
         self._sb: dict[CellStatus, list[Bound]] = {}
         self._pb: dict[tuple[bool, bool], list[Bound]] = {}
@@ -543,7 +545,8 @@ class Auditor:
         blocks = set(blocks)
         for b in blocks:
             self._lps.pop(b, None)
-            self._inherent_lps.pop(b, None)
+            for variant in ((True, True), (False, True), (True, False)):
+                self._inherent_lps.pop((b, *variant), None)
         for n in [n for n in self._pool_max_cache if self.block_of_number(n) in blocks]:
             del self._pool_max_cache[n]
 
@@ -671,26 +674,36 @@ class Auditor:
             _Row(den_cols, lower, 0.0, INF, removable),
         ]
 
-    def rows(self, block: int, everything_withheld: bool = False) -> list[_Row]:
+    def rows(
+        self,
+        block: int,
+        everything_withheld: bool = False,
+        *,
+        prior: bool = True,
+        current: bool = True,
+    ) -> list[_Row]:
+        """The block's rows; without ``prior`` the earlier releases' rows are left out, without
+        ``current`` everything of this release (for ``cross_release_allowance``)."""
         t = self.table
         b = t.blocks[block]
         rows: list[_Row] = []
-        numbers = [n for item in b.items for n in t.items[item].numbers]
+        numbers = [n for item in b.items for n in t.items[item].numbers] if current else []
         for n in numbers:
             lo, hi, removable = self.number_bounds(n, everything_withheld)
             if lo <= (-INF if t.noisy else 0.0) and hi == INF:
                 continue  # no information: the unknowns' own bounds say as much
             cols = self.number_columns(block, n)
             rows.append(_Row(cols, np.ones(len(cols)), lo, hi, removable))
-        rows += self._cell_rows(block, everything_withheld)
-        for kr in t.known_rows:
+        if current:
+            rows += self._cell_rows(block, everything_withheld)
+        for kr in t.known_rows if current else []:
             if kr.block != block:
                 continue
             cols = self.columns(block, kr.atoms, kr.offsets)
             n_pos = len(cols) // len(kr.offsets)
             vals = np.ones(len(cols)) if kr.weights is None else np.tile(kr.weights, n_pos)
             rows.append(_Row(cols, vals, kr.lo, kr.hi, -1))
-        for pr in t.prior_rows:
+        for pr in t.prior_rows if prior else []:
             if pr.block != block:
                 continue
             if pr.ratio is None:
@@ -736,7 +749,7 @@ class Auditor:
         for pc in t.prior_cells.get(target.number, []):
             key = (block, id(pc))
             if key not in self._prior_case_cache:
-                policy = t.prior_policy or self.policy
+                policy = pc.policy or t.prior_policy or self.policy
                 bounds = status_cases(pc.status, policy)
                 rows = []
                 for case in bounds:
@@ -813,7 +826,13 @@ class Auditor:
         return set(hit.tolist())
 
     def _interval(
-        self, block: int, lp: _BlockLP, target: Target, note: bool, decide: bool = True
+        self,
+        block: int,
+        lp: _BlockLP,
+        target: Target,
+        note: bool,
+        decide: bool = True,
+        cases: bool = True,
     ) -> tuple[float, float, set[int], set[int]]:
         """[min, max] of a target over the block's LP, narrowed by the hull of its own cells'
         status cases; with the items whose rows limit each side.
@@ -848,7 +867,7 @@ class Auditor:
         self._keep_case_points = block if note else None
         # A cell's own status allows a few alternatives: the attacker takes their hull. The
         # base optimum already lies in some alternative in most cases, which settles it.
-        for case_rows, _truth in self.alternatives(block, target):
+        for case_rows, _truth in self.alternatives(block, target) if cases else []:
             lo_open = not decide or lo_val <= target.lo_req + _EPS
             if lo_open and not any(self._satisfies(x_lo, r) for r in case_rows):
                 need = target.lo_req if decide else None
@@ -1054,20 +1073,41 @@ class Auditor:
             raise InternalError("AUDIT_INFEASIBLE", "no alternative of a status fits (a bug)")
         return best, best_cands | unlock
 
-    def inherent_interval(self, target: Target) -> tuple[float, float]:
+    def inherent_interval(
+        self, target: Target, *, prior: bool = True, current: bool = True
+    ) -> tuple[float, float]:
         """What is left if every cell still published vanished without a trace: the statuses
         already decided, the pooling map and earlier releases. No choice of complements can
-        do better than this."""
+        do better than this. ``prior=False``: without the earlier releases' rows;
+        ``current=False``: the earlier releases' rows alone (no status of this release)."""
         t = self.table
         block = self.block_of_number(target.number)
-        lp = self._inherent_lps.get(block)
+        key = (block, prior, current)
+        lp = self._inherent_lps.get(key)
         if lp is None:
             b = t.blocks[block]
             n_cols = b.n_positions * t.families[b.family].width
-            lp = _BlockLP(n_cols, self.rows(block, everything_withheld=True), t.noisy)
-            self._inherent_lps[block] = lp
-        lo, hi, _d_lo, _d_hi = self._interval(block, lp, target, note=False, decide=False)
+            rows = self.rows(block, everything_withheld=True, prior=prior, current=current)
+            lp = _BlockLP(n_cols, rows, t.noisy)
+            self._inherent_lps[key] = lp
+        lo, hi, _d_lo, _d_hi = self._interval(
+            block, lp, target, note=False, decide=False, cases=current
+        )
         return lo, hi
+
+    def cross_release_allowance(self, target: Target) -> tuple[float, float]:
+        """The least a target must keep when earlier releases of this schooljaar exist.
+
+        A status of this release says something only next to other figures. Next to figures
+        of this release, withholding those figures helps; next to an earlier release's, nothing
+        can, and capping the demand at the inherent interval (as for a single release) would
+        let a new status narrow a count the earlier release kept safe. So the demand is capped
+        only by what the statuses alone say (earlier releases' rows left out) and by what the
+        earlier releases already told (their rows alone): both read wide, on the safe side.
+        """
+        lo_s, hi_s = self.inherent_interval(target, prior=False)
+        lo_b, hi_b = self.inherent_interval(target, current=False)
+        return max(target.lo_req, lo_s, lo_b), min(target.hi_req, hi_s, hi_b)
 
     # -- coupling of blocks through national figures -------------------------------------------
 

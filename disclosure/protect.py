@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,14 @@ from .noise import percentage_interval
 from .policy import Policy, check_not_weaker, policy_dict, policy_hash
 from .pooling import NAME_SEPARATOR, RegioPooling, WijkPooling, pool_regios, pool_wijken
 from .primary import primary_rule, status_bounds
-from .release import Decision, DPParams, PoolingGroup, ProtectedDraft, ReleaseCell
+from .release import (
+    Decision,
+    DPParams,
+    EarlierRelease,
+    PoolingGroup,
+    ProtectedDraft,
+    ReleaseCell,
+)
 from .rounding import percentage, round_count, round_counts, rounding_interval
 from .secondary import SuppressionStats, item_cost, naive_secondary, suppress
 
@@ -95,15 +102,16 @@ class Protection:
 def protect(
     agg: AggregateTable,
     policy: Policy,
-    prior: Sequence[ReleaseCell] = (),
+    prior: Sequence[EarlierRelease] = (),
     noise: object | None = None,
 ) -> ProtectedDraft:
     """Pool, suppress, audit and round one year's aggregates into a draft release.
 
-    ``prior``: published cells of earlier releases; those of the same schooljaar describe the
-    same pupils and enter the audit, those of the year before steer complements towards cells
-    that were withheld then too. ``noise``: a ``NoiseSource`` (``.perturb(counts)``); when given,
-    every decision uses the noisy counts.
+    ``prior``: earlier releases, whole (every cell with its status, and the policy). Those of
+    the same schooljaar describe the same pupils: their published figures, their statuses and
+    their pooling map enter the audit, read under the policy each was made under. Those of the
+    year before steer complements towards cells that were withheld then too. ``noise``: a
+    ``NoiseSource`` (``.perturb(counts)``); when given, every decision uses the noisy counts.
     """
     return run_protection(agg, policy, prior, noise).draft
 
@@ -111,7 +119,7 @@ def protect(
 def run_protection(
     agg: AggregateTable,
     policy: Policy,
-    prior: Sequence[ReleaseCell] = (),
+    prior: Sequence[EarlierRelease] = (),
     noise: object | None = None,
     *,
     joint_max_columns: int = JOINT_MAX_COLUMNS,
@@ -131,7 +139,7 @@ def run_protection(
 def _run_protection(
     agg: AggregateTable,
     policy: Policy,
-    prior: Sequence[ReleaseCell],
+    prior: Sequence[EarlierRelease],
     noise: object | None,
     joint_max_columns: int,
 ) -> Protection:
@@ -151,7 +159,7 @@ def _run_protection(
         policy.pooling.regio_min_group,
         policy.pooling.regio_max_onbekend_share,
     )
-    same_year = [c for c in prior if c.schooljaar == agg.schooljaar]
+    same_year = [r for r in prior if r.schooljaar == agg.schooljaar]
     table = build_table(
         agg.schooljaar,
         arrays,
@@ -164,12 +172,15 @@ def _run_protection(
         merge_units=not same_year,
     )
     cell_rule = apply_primary(table, policy)
-    table.prior_rows = prior_rows(table, same_year, geo, policy)
-    if same_year and noise is None:
-        reference = _reconstruct(agg, same_year, joint_max_columns)
-        if reference is not None:
-            _adopt_statuses(table, reference.table)
-    last_year = withheld_last_year(table, [c for c in prior if c.schooljaar == agg.schooljaar - 1])
+    for earlier in same_year:
+        made_under = Policy.model_validate(earlier.policy)
+        table.prior_rows += prior_rows(table, earlier.cells, geo, made_under)
+        if noise is None and earlier.same_data and not earlier.noisy:
+            _adopt_statuses(table, earlier.cells, geo, made_under, arrays)
+    last_year = withheld_last_year(
+        table,
+        [c for r in prior if r.schooljaar == agg.schooljaar - 1 for c in r.published()],
+    )
     for ii in range(len(table.items)):
         table.items[ii].cost = item_cost(table, ii, policy, last_year)
     if noise is None:
@@ -731,36 +742,40 @@ def _members_by_name(names: str, candidates: Mapping[str, str]) -> list[str] | N
     return sorted(out)
 
 
-def prior_rows(
-    table: Table, prior: Sequence[ReleaseCell], geo: Geography, policy: Policy
-) -> list[PriorRow]:
-    """Constraints from published cells of earlier releases of the same schooljaar."""
-    if not prior:
-        return []
-    wijken = sorted(geo.wijken)
-    wijk_idx = {w: i for i, w in enumerate(wijken)}
-    gemeenten = sorted(geo.gemeenten)
-    gem_idx = {g: i for i, g in enumerate(gemeenten)}
-    # pool membership of the earlier releases: from their pooled rows, else from the pool name
+@dataclass(frozen=True)
+class _PriorPlace:
+    """Where an earlier release's cell sits among this table's unknowns."""
+
+    family: int
+    atoms: np.ndarray
+    num_offsets: np.ndarray
+    den_offsets: np.ndarray
+    block: int
+
+
+def _placer(
+    table: Table, cells: Sequence[ReleaseCell], geo: Geography
+) -> Callable[[ReleaseCell], _PriorPlace | None]:
+    """Resolve cells of an earlier release to families, atoms and offsets of this table."""
+    wijk_idx = {w: i for i, w in enumerate(sorted(geo.wijken))}
+    gem_idx = {g: i for i, g in enumerate(sorted(geo.gemeenten))}
+    # pool membership of the earlier release: from its pooled rows, else from the pool name
     pooled: dict[str, set[str]] = {}
-    for c in prior:
+    for c in cells:
         if c.status is CellStatus.POOLED and c.pooled_into:
             pooled.setdefault(c.pooled_into, set()).add(c.geo_code)
     fam_of: dict[tuple[str, str], int] = {}
     for fi, fam in enumerate(table.families):
         for b in (*fam.breakdowns, TOTAAL):
             fam_of[(fam.population, b)] = fi
-    out: list[PriorRow] = []
-    for c in prior:
-        if c.status is not CellStatus.PUBLISHED or c.numerator is None or c.denominator is None:
-            continue
+
+    def place(c: ReleaseCell) -> _PriorPlace | None:
         spec = INDICATORS.get(c.indicator)  # type: ignore[call-overload]
         if spec is None:
-            continue
-        found = fam_of.get((spec.population.value, c.breakdown))
-        if found is None:
-            continue
-        fi = found
+            return None
+        fi = fam_of.get((spec.population.value, c.breakdown))
+        if fi is None:
+            return None
         fam = table.families[fi]
         members = _prior_atoms(c, fam, geo, pooled, wijk_idx, gem_idx)
         if members is None:
@@ -770,27 +785,55 @@ def prior_rows(
                 "its members; pass its pooled rows too",
             )
         if len(members) == 0:
-            continue  # a unit of another geography: it cannot be placed
+            return None  # a unit of another geography: it cannot be placed
         atoms = np.array(sorted(members), dtype=np.int64)
         bds = fam.breakdowns if c.breakdown == TOTAAL else (c.breakdown,)
-        num_off = fam.offsets(bds, spec.numerator)
-        den_off = fam.offsets(bds, spec.denominator)
-        block = _block_of(table, fi, atoms)
+        return _PriorPlace(
+            fi,
+            atoms,
+            fam.offsets(bds, spec.numerator),
+            fam.offsets(bds, spec.denominator),
+            _block_of(table, fi, atoms),
+        )
+
+    return place
+
+
+def prior_rows(
+    table: Table, prior: Sequence[ReleaseCell], geo: Geography, made_under: Policy
+) -> list[PriorRow]:
+    """Constraints from the published cells of an earlier release of the same schooljaar.
+
+    ``prior``: that release's cells (pooled rows resolve its pools); ``made_under``: its policy.
+    """
+    if not prior:
+        return []
+    place = _placer(table, prior, geo)
+    out: list[PriorRow] = []
+    for c in prior:
+        if c.status is not CellStatus.PUBLISHED or c.numerator is None or c.denominator is None:
+            continue
+        where = place(c)
+        if where is None:
+            continue
+        fi, atoms, block = where.family, where.atoms, where.block
+        num_off, den_off = where.num_offsets, where.den_offsets
         published = ((num_off, int(c.numerator)), (den_off, int(c.denominator)))
         for offsets, shown in published:
             truth = table.number_value(fi, atoms, offsets)
-            lo, hi = _prior_interval(shown, truth)
+            lo, hi = _prior_interval(shown, truth, made_under.rounding.base)
             out.append(PriorRow(fi, atoms, offsets, lo, hi, block))
-        # It passed the primary rules of its release; every release is at least as strict as
-        # the default (a weaker one needs a flag), unless the truth says otherwise.
-        floor = Policy().primary
+        # It passed the primary rules of its release, unless the data changed since.
+        floor = made_under.primary
         den_true = table.number_value(fi, atoms, den_off)
         extreme = c.numerator == 0 or c.numerator == c.denominator
         least = floor.group_disclosure_min if extreme else floor.min_cell
         if den_true >= least:
             out.append(PriorRow(fi, atoms, den_off, least, INF, block))
         if c.percentage is not None and c.denominator > 0:
-            implied = percentage(c.numerator, c.denominator, policy.rounding.percentage_decimals)
+            implied = percentage(
+                c.numerator, c.denominator, made_under.rounding.percentage_decimals
+            )
             if implied != c.percentage:
                 # a percentage of exact counts: a linear constraint of its own
                 decimals = len(str(c.percentage).split(".")[-1]) if "." in str(c.percentage) else 0
@@ -807,71 +850,94 @@ def prior_rows(
     return out
 
 
-def _reconstruct(
-    agg: AggregateTable, prior: Sequence[ReleaseCell], joint_max_columns: int
-) -> Protection | None:
-    """The earlier release of this year, re-made under the default policy, if that is what it was.
+def _adopt_statuses(
+    table: Table,
+    cells: Sequence[ReleaseCell],
+    geo: Geography,
+    made_under: Policy,
+    arrays: Mapping[str, np.ndarray],
+) -> None:
+    """The statuses and pooling map of an earlier release of these counts, as attacker knowledge.
 
-    An earlier release's statuses and pooling map tell an attacker something too, but ``prior``
-    holds only its published cells. ``protect`` is deterministic, so if the default policy on
-    these counts publishes exactly those cells, its statuses are the earlier release's.
+    Every withheld cell's status says what the primary rules of ``made_under`` imply: linear
+    bounds always (a prior row), and its alternatives where this release withholds the same
+    sum. The earlier pooling map is re-derived (pooling is deterministic on the counts and the
+    policy) and, where it matches the earlier pooled rows, adds what it proves.
     """
-    reference = _run_protection(agg, Policy(), (), None, joint_max_columns)
+    place = _placer(table, cells, geo)
 
-    def shown(cells: Sequence[ReleaseCell]) -> set[tuple[Any, ...]]:
-        return {
-            (*c.key, c.numerator, c.denominator, c.percentage)
-            for c in cells
-            if c.status is CellStatus.PUBLISHED
-        }
+    def key(family: int, atoms: np.ndarray, offsets: np.ndarray) -> tuple[int, bytes, bytes]:
+        return (family, atoms.tobytes(), offsets.tobytes())
 
-    return reference if shown(reference.draft.cells) == shown(prior) else None
-
-
-def _adopt_statuses(table: Table, earlier: Table) -> None:
-    """The statuses and pooling map of a reconstructed earlier release, as attacker knowledge."""
-    policy = Policy()
-
-    def key(n: Number) -> tuple[int, bytes, bytes]:
-        return (n.family, n.atoms.tobytes(), n.offsets.tobytes())
-
-    index = {key(n): i for i, n in enumerate(table.numbers)}
-    for c in earlier.cells:
+    index = {key(n.family, n.atoms, n.offsets): i for i, n in enumerate(table.numbers)}
+    for c in cells:
         if c.status not in (CellStatus.SUPPRESSED_PRIMARY, CellStatus.SUPPRESSED_SECONDARY):
             continue
-        num, den = earlier.numbers[c.num], earlier.numbers[c.den]
+        where = place(c)
+        if where is None:
+            continue
+        fi, atoms, block = where.family, where.atoms, where.block
+        parts = {
+            "num": where.num_offsets,
+            "den": where.den_offsets,
+            "rest": np.setdiff1d(where.den_offsets, where.num_offsets),
+        }
+        truth = {part: table.number_value(fi, atoms, off) for part, off in parts.items()}
         pc = PriorCell(
-            num.family, c.status, den.atoms, num.offsets, den.offsets, num.value, den.value
+            fi,
+            c.status,
+            atoms,
+            where.num_offsets,
+            where.den_offsets,
+            truth["num"],
+            truth["den"],
+            made_under,
         )
-        for n in (num, den):
-            current = index.get(key(n))
+        for offsets in (where.num_offsets, where.den_offsets):
+            current = index.get(key(fi, atoms, offsets))
             if current is not None:
                 table.prior_cells.setdefault(current, []).append(pc)
-        block = _block_of(table, den.family, den.atoms)
-        for b in status_bounds(c.status, policy):
-            if b.part == "den" and b.lo <= den.value <= b.hi:
-                table.prior_rows.append(
-                    PriorRow(den.family, den.atoms, den.offsets, b.lo, b.hi, block)
-                )
-    for kr in earlier.known_rows:
-        block = _block_of(table, kr.family, kr.atoms)
-        table.known_rows.append(
-            KnownRow(kr.family, kr.atoms, kr.offsets, kr.weights, kr.lo, kr.hi, block)
-        )
-    table.prior_policy = policy
+        for b in status_bounds(c.status, made_under):
+            # the truth outside a bound means the data changed since: the bound says nothing
+            if b.lo <= truth[b.part] <= b.hi:
+                table.prior_rows.append(PriorRow(fi, atoms, parts[b.part], b.lo, b.hi, block))
+    earlier_pooling = _earlier_pooling(cells, geo, made_under, arrays)
+    if earlier_pooling is not None:
+        wijk_pooling, regio_pooling = earlier_pooling
+        table.known_rows += _pooling_rows(table, geo, wijk_pooling, regio_pooling, made_under)
 
 
-def _prior_interval(shown: int, truth: int) -> tuple[int, int]:
-    """What an earlier release's published count tells, read on the safe side.
+def _earlier_pooling(
+    cells: Sequence[ReleaseCell],
+    geo: Geography,
+    made_under: Policy,
+    arrays: Mapping[str, np.ndarray],
+) -> tuple[WijkPooling, RegioPooling] | None:
+    """The earlier release's pooling, re-derived; None if it does not match its pooled rows."""
+    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, made_under), made_under.pooling.wijk_min)
+    regio_pooling = pool_regios(
+        geo,
+        _parent_groups(arrays, geo),
+        made_under.pooling.regio_min_group,
+        made_under.pooling.regio_max_onbekend_share,
+    )
+    shown = {
+        (c.geo_level, c.geo_code, c.pooled_into) for c in cells if c.status is CellStatus.POOLED
+    }
+    derived = {(GeoLevel.WIJK, w, u) for w, u in wijk_pooling.unit_of.items() if u != w} | {
+        (GeoLevel.GEMEENTE, g, r) for g, r in regio_pooling.pool_of.items()
+    }
+    return (wijk_pooling, regio_pooling) if shown == derived else None
 
-    A cell does not say which rounding base its release used. The narrowest reading that fits
-    is taken: the smallest base that rounds the true count to the published one (exact if they
-    are equal). If none fits (the data were corrected since), the published count and the
-    truth both bound the interval.
+
+def _prior_interval(shown: int, truth: int, base: int) -> tuple[int, int]:
+    """What an earlier release's published count tells: its rounding interval (``base``, from
+    the policy in its release.json). If the truth does not round to it (the data were
+    corrected since, or the figure was noisy), the published count and the truth both bound
+    the interval.
     """
-    for b in range(1, 11):
-        if round_count(truth, b) == shown:
-            return rounding_interval(shown, b)
+    if round_count(truth, base) == shown:
+        return rounding_interval(shown, base)
     return min(shown, truth), max(shown, truth)
 
 

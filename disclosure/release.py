@@ -165,3 +165,32 @@ class ProtectedDraft(_Frozen):
     pooling: tuple[PoolingGroup, ...] = ()
     decisions: tuple[Decision, ...] = ()
     dp: DPParams | None = None
+
+
+class EarlierRelease(_Frozen):
+    """An earlier release as an attacker holds it, for ``protect``'s ``prior``.
+
+    Every cell (published figures, the statuses of withheld cells, pooled rows), the policy it
+    was made under and whether its figures were noisy. ``same_data``: made from the same
+    ingested dataset (``data_fingerprint``); statuses of a release of other data, or of a noisy
+    one, say nothing exact about these counts, so only its published figures are used.
+    """
+
+    schooljaar: int
+    policy: dict[str, Any]
+    cells: tuple[ReleaseCell, ...]
+    noisy: bool = False
+    same_data: bool = True
+
+    @classmethod
+    def of(cls, release: Release | ProtectedDraft, *, same_data: bool = True) -> EarlierRelease:
+        return cls(
+            schooljaar=release.schooljaar,
+            policy=release.policy,
+            cells=release.cells,
+            noisy=release.dp is not None,
+            same_data=same_data,
+        )
+
+    def published(self) -> list[ReleaseCell]:
+        return [c for c in self.cells if c.status is CellStatus.PUBLISHED]

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
-from kansenkluis.errors import InternalError
+from kansenkluis.errors import InternalError, PolicyRefusal
 
 from .audit import Auditor, Check, Table, Target, audit_all, targets_of
 from .policy import Policy
@@ -242,7 +242,12 @@ def suppress(
                         continue  # what limits it was withheld this round: check again
                     # Even if every cell still published vanished, the statuses already decided
                     # (and earlier releases) say this much: ask no more than that.
-                    relaxed[n] = (max(tg.lo_req, lo), min(tg.hi_req, hi))
+                    allowed = (max(tg.lo_req, lo), min(tg.hi_req, hi))
+                    if table.prior_rows:
+                        allowed = auditor.cross_release_allowance(tg)
+                        if lo > allowed[0] + 1e-6 or hi < allowed[1] - 1e-6:
+                            raise _would_narrow(table.schooljaar)
+                    relaxed[n] = allowed
                     progress = True
                     stats.relaxed_to_status += 1
                     continue
@@ -376,3 +381,14 @@ def naive_secondary(table: Table) -> int:
     for it in table.items:
         it.withheld = any(table.cells[c].status is not CellStatus.PUBLISHED for c in it.cells)
     return suppressed
+
+
+def _would_narrow(schooljaar: int) -> PolicyRefusal:
+    return PolicyRefusal(
+        "RELEASE_WOULD_NARROW",
+        f"a release of reference year {schooljaar} under this policy would, next to the "
+        "earlier release of that year, narrow down a withheld cell; no suppression in this "
+        "release can prevent that, because the earlier figures stay published",
+        hint="release this year under the policy of the earlier release "
+        "(see `kluis release show ID`), or keep the earlier release as the only one",
+    )

@@ -25,7 +25,7 @@ from typing import Any
 from kansenkluis.domain import CellStatus
 from kansenkluis.errors import UserError
 
-from .release import Release, ReleaseCell
+from .release import EarlierRelease, Release, ReleaseCell
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS releases (
@@ -294,6 +294,33 @@ class ReleaseStore:
             sql += f" AND release_id IN ({','.join('?' * len(release_ids))})"
             args += list(release_ids)
         return [ReleaseCell(**dict(r)) for r in self.con.execute(sql, args)]
+
+    def earlier_releases(
+        self, schooljaren: Sequence[int], data_fingerprint: str
+    ) -> builtins.list[EarlierRelease]:
+        """Every release of these schooljaren, whole, as ``protect`` takes them as prior.
+
+        Statuses only count for releases of the same dataset (``data_fingerprint``).
+        """
+        out: builtins.list[EarlierRelease] = []
+        wanted = set(schooljaren)
+        for r in self.list():
+            if r["schooljaar"] not in wanted:
+                continue
+            row = self.con.execute(
+                "SELECT metadata_json FROM releases WHERE id = ?", (r["id"],)
+            ).fetchone()
+            meta = json.loads(row["metadata_json"])
+            out.append(
+                EarlierRelease(
+                    schooljaar=r["schooljaar"],
+                    policy=meta["policy"],
+                    cells=tuple(self.iter_cells(r["id"])),
+                    noisy=meta.get("dp") is not None,
+                    same_data=r["data_fingerprint"] == data_fingerprint,
+                )
+            )
+        return out
 
     def epsilon_spent(self, data_fingerprint: str) -> float:
         row = self.con.execute(

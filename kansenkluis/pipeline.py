@@ -16,7 +16,7 @@ from pathlib import Path
 
 from disclosure import log as release_log
 from disclosure.export import export_release
-from disclosure.policy import load_policy, policy_hash
+from disclosure.policy import load_policy
 from disclosure.protect import protect
 from disclosure.release import Release
 from disclosure.store import ReleaseStore
@@ -158,10 +158,10 @@ def run(
                 f"{year + 1}/{str(year + 2)[-2:]}, which the transition indicators need",
                 hint="choose a reference year T whose year T+1 was ingested too",
             )
-        _refuse_policy_change(releases, year, fingerprint, policy_hash(policy))
-        # all earlier published cells: the same year's enter the audit, last year's steer the
-        # choice of complementary cells towards those withheld then too (stable statuses)
-        prior = releases.published_cells()
+        # earlier releases of this year enter the audit (figures, statuses, pooling map, each
+        # under its own policy); last year's steer the choice of complementary cells towards
+        # those withheld then too (stable statuses)
+        prior = releases.earlier_releases((year, year - 1), fingerprint)
         progress("disclosure control")
         draft = protect(agg, policy, prior=prior, noise=noise)
         created_at = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -181,29 +181,6 @@ def run(
         return release
     finally:
         releases.close()
-
-
-def _refuse_policy_change(
-    releases: ReleaseStore, year: int, fingerprint: str, new_hash: str
-) -> None:
-    """A second release of a year must use the policy of the first.
-
-    The audit can only reconstruct what an earlier release withheld (and so keep a new one from
-    narrowing it down through statuses) when both used the same policy; a stricter second release
-    can be forced into statuses that, next to the first release's numbers, pin a cell down.
-    """
-    earlier = {
-        r["policy_hash"]
-        for r in releases.list()
-        if r["schooljaar"] == year and r["data_fingerprint"] == fingerprint
-    }
-    if earlier and new_hash not in earlier:
-        raise PolicyRefusal(
-            "RELEASE_POLICY_CHANGED",
-            f"reference year {year} of this dataset was released before under another policy; "
-            "a second release under a different policy could narrow down withheld cells",
-            hint="use the policy of the earlier release (see `kluis release show ID`)",
-        )
 
 
 def _noise_source(policy: object, epsilon: float, fingerprint: str, releases: ReleaseStore):  # type: ignore[no-untyped-def]

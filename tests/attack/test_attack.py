@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from disclosure.policy import load_policy
 from disclosure.protect import protect
-from disclosure.release import ReleaseCell
+from disclosure.release import EarlierRelease, ReleaseCell
 from kansenkluis.domain import Geography
+from kansenkluis.errors import PolicyRefusal
 
 from .attacker import (
     Attacker,
@@ -320,12 +321,13 @@ def stricter_policy() -> Any:
     return policy.model_copy(update={"primary": primary})
 
 
-POLICY_CHANGE_GAP = (
-    "Known gap of disclosure control: a second release of the same year under a STRICTER policy "
-    "can be forced into statuses that, next to the first release's numbers, narrow a withheld "
-    "cell. `kluis run` therefore refuses a second release of a year under another policy "
-    "(RELEASE_POLICY_CHANGED, tests/integration/test_cli.py); protect() alone does not."
-)
+def second_release(world: World, first: Any, policy: Any) -> Any | None:
+    """A second release of the same year with the first (whole) as prior; None if refused."""
+    try:
+        return protect(world.agg, policy, prior=[EarlierRelease.of(first)])
+    except PolicyRefusal as refusal:
+        assert refusal.code == "RELEASE_WOULD_NARROW"
+        return None
 
 
 @settings(max_examples=6, **NO_SHRINK)
@@ -334,33 +336,42 @@ def test_a_second_release_under_the_same_policy_resists_a_joint_attack(world: Wo
     note(repr(world))
     policy = load_policy(None)
     first = protect(world.agg, policy)
-    prior = [c for c in first.cells if c.status == "published"]
-    second = protect(world.agg, policy, prior=prior)
+    second = second_release(world, first, policy)
+    assert second is not None, "a second release under the same policy is never refused"
     releases = [PublishedRelease.from_draft(first), PublishedRelease.from_draft(second)]
     assert_resists(world, releases, use_status=False)
     assert_resists(world, releases, use_status=True)
 
 
-@pytest.mark.xfail(reason=POLICY_CHANGE_GAP, strict=False)
-@settings(max_examples=6, **NO_SHRINK)
-@given(world=worlds(max_gemeenten=2, max_wijken=6))
-def test_two_releases_of_one_year_resist_a_joint_attack(world: World) -> None:
+@settings(max_examples=8, **NO_SHRINK)
+@given(world=worlds(max_gemeenten=2, max_wijken=6), stricter_first=st.booleans())
+def test_two_releases_of_one_year_under_different_policies_resist_a_joint_attack(
+    world: World, stricter_first: bool
+) -> None:
+    """A policy change between two releases of one year: the second is refused, or the pair
+    resists the attacker who reads both releases' figures, statuses and pooling maps."""
     note(repr(world))
-    first = protect(world.agg, load_policy(None))
-    prior = [c for c in first.cells if c.status == "published"]
-    second = protect(world.agg, stricter_policy(), prior=prior)
-    releases = [PublishedRelease.from_draft(first), PublishedRelease.from_draft(second)]
+    policies = [load_policy(None), stricter_policy()]
+    if stricter_first:
+        policies.reverse()
+    first = protect(world.agg, policies[0])
+    second = second_release(world, first, policies[1])
+    note(f"second release refused: {second is None}")
+    releases = [PublishedRelease.from_draft(first)]
+    if second is not None:
+        releases.append(PublishedRelease.from_draft(second))
     assert_resists(world, releases, use_status=False)
     assert_resists(world, releases, use_status=True)
 
 
-@pytest.mark.xfail(reason=POLICY_CHANGE_GAP, strict=True)
-def test_a_stricter_second_release_does_not_pin_a_wijk_through_a_neighbours_status() -> None:
+def test_a_stricter_second_release_that_would_pin_a_wijk_is_refused() -> None:
     # Found by the status-reading attacker (shrunk by hand). Four wijken without buren; the
     # first release publishes the gemeente's heroverweging as 20 of 20 (true 18 of 21: at
-    # least 20 pupils, as 100% is shown). The second, at minimum cell 15, withholds the wijk
-    # of 15 pupils as *secondary*, which says it has at least 15: the wijk of 6 then has at
-    # most 22 - 15 = 7, where p = 3 asks for 9.
+    # most 22). The second, at minimum cell 15, must withhold the wijk of 15 pupils (its
+    # bijstelling, whose denominator is that wijk's heroverweging numerator, is below 15), as
+    # *secondary*, which says it has at least 15: the wijk of 6 then has at most 22 - 15 = 7,
+    # where p = 3 asks for 9. Nothing the second release withholds can undo the first one's
+    # 20 of 20, so it must be refused.
     counts = {
         ("groep8", "totaal", "geen_heroverweging", "WK000103"): 3,
         ("groep8", "totaal", "heroverweging_zonder_bijstelling", "WK000102"): 4,
@@ -370,11 +381,13 @@ def test_a_stricter_second_release_does_not_pin_a_wijk_through_a_neighbours_stat
     lonely = {f"WK00010{i}": set[str]() for i in range(4)}
     world = make_world(make_geography([4], lonely, ["Regio Een"]), counts)
     first = protect(world.agg, load_policy(None))
-    prior = [c for c in first.cells if c.status == "published"]
-    second = protect(world.agg, stricter_policy(), prior=prior)
-    releases = [PublishedRelease.from_draft(first), PublishedRelease.from_draft(second)]
-    assert_resists(world, releases, use_status=False)
-    assert_resists(world, releases, use_status=True)
+    # without the first release, the stricter policy alone is safe: it withholds the gemeente
+    alone = protect(world.agg, stricter_policy())
+    assert_resists(world, [PublishedRelease.from_draft(alone)], use_status=True)
+    with pytest.raises(PolicyRefusal) as refused:
+        protect(world.agg, stricter_policy(), prior=[EarlierRelease.of(first)])
+    assert refused.value.code == "RELEASE_WOULD_NARROW"
+    assert "6" not in str(refused.value) and "15" not in str(refused.value)
 
 
 @pytest.fixture(scope="module")
