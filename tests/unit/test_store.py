@@ -460,3 +460,26 @@ def test_open_linked_gives_every_table_and_the_link_rates(store, make_batch):
     assert not (store.sealed_dir.parent / "leak.csv").exists()
     with pytest.raises(duckdb.Error):
         linked.con.execute("SELECT 1")
+
+
+def test_a_corrupt_middle_segment_is_detected(store, make_batch, monkeypatch):
+    # small segments, so that persoon.enc has many and the flipped byte sits in a middle one
+    monkeypatch.setattr("secure.store.SEGMENT_BYTES", 256)
+    store.ingest(make_batch())
+    path = _current_dir(store) / "persoon.enc"
+    size = path.stat().st_size
+    assert size > 4 * 256, "the table should span several segments"
+    _flip(path, size // 2)
+    with pytest.raises(UserError) as info:
+        store.read_table("persoon")
+    assert info.value.code == "KLUIS_STORE_CORRUPT"
+
+
+def test_the_linked_connection_cannot_spill_or_reach_files(store, make_batch, tmp_path):
+    store.ingest(make_batch())
+    with open_linked(store) as linked:
+        with pytest.raises(duckdb.Error):
+            linked.con.execute(f"SET temp_directory = '{tmp_path}'")
+        with pytest.raises(duckdb.Error):
+            linked.con.execute(f"COPY persoon TO '{tmp_path / 'leak.csv'}'")
+    assert not (tmp_path / "leak.csv").exists()
