@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kansenkluis.domain import CellStatus
 from kansenkluis.errors import UserError
 
 from .release import EarlierRelease, Release, ReleaseCell
@@ -283,17 +282,6 @@ class ReleaseStore:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
         return [dict(r) for r in self.con.execute(sql, args)]
-
-    def published_cells(
-        self, release_ids: Sequence[str] | None = None
-    ) -> builtins.list[ReleaseCell]:
-        """Every published cell of the given (default: all) releases: what an attacker holds."""
-        sql = f"SELECT {', '.join(_CELL_FIELDS)} FROM cells WHERE status = ?"
-        args: builtins.list[Any] = [CellStatus.PUBLISHED.value]
-        if release_ids is not None:
-            sql += f" AND release_id IN ({','.join('?' * len(release_ids))})"
-            args += list(release_ids)
-        return [ReleaseCell(**dict(r)) for r in self.con.execute(sql, args)]
 
     def earlier_releases(
         self, schooljaren: Sequence[int], data_fingerprint: str
