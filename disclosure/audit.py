@@ -161,7 +161,7 @@ class Cell:
 
 @dataclass
 class PriorRow:
-    """A published count of an earlier release of the same schooljaar."""
+    """What an earlier release of the same schooljaar says about a sum of counts."""
 
     family: int
     atoms: np.ndarray
@@ -171,6 +171,11 @@ class PriorRow:
     block: int
     #: (numerator offsets, denominator offsets, lowest %, highest %) of an exact percentage
     ratio: tuple[np.ndarray, np.ndarray, float, float] | None = None
+    #: from a published figure (True), or from a status alone (published, withheld: False)
+    figure: bool = True
+    #: the number of this release with the same sum (-1: none); the audit folds the row into
+    #: that number's own row
+    twin: int = -1
 
 
 @dataclass
@@ -511,7 +516,7 @@ class Auditor:
         #: block -> recent optimal points (feasible for as long as the block only relaxes)
         self.points: dict[int, list[np.ndarray]] = {}
         self._pmat: dict[int, np.ndarray] = {}
-        self._inherent_lps: dict[tuple[int, bool, bool], _BlockLP] = {}
+        self._inherent_lps: dict[tuple[int, bool], _BlockLP] = {}
         self._prior_case_cache: dict[tuple[int, int], tuple[list[list[_Row]], int]] = {}
         self._sb: dict[CellStatus, list[Bound]] = {}
         self._pb: dict[tuple[bool, bool], list[Bound]] = {}
@@ -519,8 +524,28 @@ class Auditor:
         #: what the solves were spent on (for the benchmark report)
         self.tally: Counter[str] = Counter()
         self.solves = 0
+        #: (number of blocks when built, block -> its prior rows / known rows)
+        self._by_block: tuple[int, dict[int, list[PriorRow]], dict[int, list[KnownRow]]] = (
+            -1,
+            {},
+            {},
+        )
 
     # -- structure helpers ------------------------------------------------------------------
+
+    def _rows_of_block(self, block: int) -> tuple[list[PriorRow], list[KnownRow]]:
+        """The prior and known rows of a block (indexed once; a new block re-indexes, since
+        making a family joint moves its rows)."""
+        t = self.table
+        if self._by_block[0] != len(t.blocks):
+            prior: dict[int, list[PriorRow]] = defaultdict(list)
+            known: dict[int, list[KnownRow]] = defaultdict(list)
+            for pr in t.prior_rows:
+                prior[pr.block].append(pr)
+            for kr in t.known_rows:
+                known[kr.block].append(kr)
+            self._by_block = (len(t.blocks), prior, known)
+        return self._by_block[1].get(block, []), self._by_block[2].get(block, [])
 
     def block_of_number(self, n: int) -> int:
         return self.table.items[self.table.numbers[n].item].block
@@ -545,8 +570,8 @@ class Auditor:
         blocks = set(blocks)
         for b in blocks:
             self._lps.pop(b, None)
-            for variant in ((True, True), (False, True), (True, False)):
-                self._inherent_lps.pop((b, *variant), None)
+            for figures in (True, False):
+                self._inherent_lps.pop((b, figures), None)
         for n in [n for n in self._pool_max_cache if self.block_of_number(n) in blocks]:
             del self._pool_max_cache[n]
 
@@ -679,33 +704,46 @@ class Auditor:
         block: int,
         everything_withheld: bool = False,
         *,
-        prior: bool = True,
-        current: bool = True,
+        prior_figures: bool = True,
     ) -> list[_Row]:
-        """The block's rows; without ``prior`` the earlier releases' rows are left out, without
-        ``current`` everything of this release (for ``cross_release_allowance``)."""
+        """The block's rows; without ``prior_figures`` what earlier releases' published figures
+        say is left out (what their statuses say stays)."""
         t = self.table
         b = t.blocks[block]
         rows: list[_Row] = []
-        numbers = [n for item in b.items for n in t.items[item].numbers] if current else []
+        numbers = [n for item in b.items for n in t.items[item].numbers]
+        # An earlier release's figure of a sum this release shows too joins that sum's row
+        # (one row instead of two; a second release repeats most figures of the first).
+        twins: dict[int, tuple[float, float]] = {}
+        if prior_figures:
+            own = set(numbers)
+            for pr in self._rows_of_block(block)[0]:
+                if pr.figure and pr.ratio is None and pr.twin in own:
+                    tlo, thi = twins.get(pr.twin, (-INF, INF))
+                    twins[pr.twin] = (max(tlo, pr.lo), min(thi, pr.hi))
         for n in numbers:
             lo, hi, removable = self.number_bounds(n, everything_withheld)
+            if n in twins:
+                tlo, thi = twins[n]
+                if tlo >= lo and thi <= hi:
+                    removable = -1  # shown as tightly before: withholding it changes nothing
+                lo, hi = max(lo, tlo), min(hi, thi)
             if lo <= (-INF if t.noisy else 0.0) and hi == INF:
                 continue  # no information: the unknowns' own bounds say as much
             cols = self.number_columns(block, n)
             rows.append(_Row(cols, np.ones(len(cols)), lo, hi, removable))
-        if current:
-            rows += self._cell_rows(block, everything_withheld)
-        for kr in t.known_rows if current else []:
-            if kr.block != block:
-                continue
+        rows += self._cell_rows(block, everything_withheld)
+        prior_rows, known_rows = self._rows_of_block(block)
+        for kr in known_rows:
             cols = self.columns(block, kr.atoms, kr.offsets)
             n_pos = len(cols) // len(kr.offsets)
             vals = np.ones(len(cols)) if kr.weights is None else np.tile(kr.weights, n_pos)
             rows.append(_Row(cols, vals, kr.lo, kr.hi, -1))
-        for pr in t.prior_rows if prior else []:
-            if pr.block != block:
+        for pr in prior_rows:
+            if pr.figure and not prior_figures:
                 continue
+            if pr.twin in twins and pr.figure and pr.ratio is None:
+                continue  # folded into its twin's row above
             if pr.ratio is None:
                 cols = self.columns(block, pr.atoms, pr.offsets)
                 rows.append(_Row(cols, np.ones(len(cols)), pr.lo, pr.hi, -1))
@@ -832,7 +870,6 @@ class Auditor:
         target: Target,
         note: bool,
         decide: bool = True,
-        cases: bool = True,
     ) -> tuple[float, float, set[int], set[int]]:
         """[min, max] of a target over the block's LP, narrowed by the hull of its own cells'
         status cases; with the items whose rows limit each side.
@@ -867,7 +904,7 @@ class Auditor:
         self._keep_case_points = block if note else None
         # A cell's own status allows a few alternatives: the attacker takes their hull. The
         # base optimum already lies in some alternative in most cases, which settles it.
-        for case_rows, _truth in self.alternatives(block, target) if cases else []:
+        for case_rows, _truth in self.alternatives(block, target):
             lo_open = not decide or lo_val <= target.lo_req + _EPS
             if lo_open and not any(self._satisfies(x_lo, r) for r in case_rows):
                 need = target.lo_req if decide else None
@@ -981,8 +1018,11 @@ class Auditor:
         if not item.phantom or item.pool < 0:
             return None
         block = item.block
-        if any(pr.block == block for pr in t.prior_rows):
-            return None
+        if self._rows_of_block(block)[0]:
+            # earlier figures cut the pool unless its members share the pool's columns
+            pool_atoms = t.numbers[t.items[item.pool].numbers[0]].atoms
+            if len(np.unique(t.unit_of_atom[num.family][pool_atoms])) > 1:
+                return None
         for n in t.items[item.pool].numbers:
             if np.array_equal(t.numbers[n].offsets, num.offsets):
                 return n
@@ -1037,7 +1077,41 @@ class Auditor:
         items = list(t.blocks[block].items)
         if block in self.rest:
             items += sorted({t.numbers[n].item for n, *_ in self.rest[block]})
-        return [i for i in items if not t.items[i].withheld and not t.items[i].phantom]
+        out = [i for i in items if not t.items[i].withheld and not t.items[i].phantom]
+        if t.joint[t.blocks[block].family]:
+            # A joint block is a whole country: its cheapest published items lie anywhere, and
+            # withholding them one per round (hundreds of rounds) rarely helps. The target's own
+            # gemeente and the land figures first, as a gemeente block would offer them.
+            local = self._gemeente_items(target, out)
+            if local:
+                return local
+        return out
+
+    def _gemeente_items(self, target: Target, items: list[int]) -> list[int]:
+        """Of ``items``: those in the target's gemeente and the land figures (none if the
+        target is not inside one gemeente, e.g. a region pool)."""
+        t = self.table
+        owner = t.items[t.numbers[target.number].item]
+        if owner.level is GeoLevel.GEMEENTE and not owner.phantom:
+            gemeente: str | None = owner.code
+        elif owner.level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP):
+            gemeente = t.cells[owner.cells[0]].parent_code
+        else:
+            return []
+        if gemeente is None:
+            return []  # pragma: no cover - a wijk always has its gemeente as parent
+        out = []
+        for i in items:
+            it = t.items[i]
+            if it.level is GeoLevel.GEMEENTE:
+                inside = it.code == gemeente
+            elif it.level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP):
+                inside = t.cells[it.cells[0]].parent_code == gemeente
+            else:
+                inside = it.level is GeoLevel.LAND
+            if inside:
+                out.append(i)
+        return out
 
     def _case_hull(
         self,
@@ -1049,10 +1123,17 @@ class Auditor:
     ) -> tuple[float, set[int]]:
         """The widest of the cases on one side, and the items whose rows limit it: those binding
         the widest case and those ruling the other cases out. With ``need``, stop at the first
-        case that reaches it (the hull then reaches it too)."""
+        case that reaches it (the hull then reaches it too).
+
+        When only the widest case's own rows bind it (a status alternative that no suppression
+        can widen), the hull can still grow through another case: the items binding the other
+        feasible cases are named then. Without them the caller would see no candidate at all
+        and fall back to withholding the block's items one by one, cheapest first (hundreds of
+        rounds over a joint family, each suppressing a cell that does not help)."""
         best: float | None = None
         best_cands: set[int] = set()
         unlock: set[int] = set()
+        others: set[int] = set()
         for rows in case_rows:
             with lp.with_rows(rows) as extended:
                 value, x, duals = extended.optimize(cols, sense)
@@ -1065,49 +1146,48 @@ class Auditor:
                 unlock |= cands
                 continue
             value *= sense
+            others |= cands
             if best is None or (value < best if sense > 0 else value > best):
                 best, best_cands = value, cands
             if need is not None and (value <= need + _EPS if sense > 0 else value >= need - _EPS):
                 break
         if best is None:
             raise InternalError("AUDIT_INFEASIBLE", "no alternative of a status fits (a bug)")
-        return best, best_cands | unlock
+        found = best_cands | unlock
+        return best, found if found else others
 
     def inherent_interval(
-        self, target: Target, *, prior: bool = True, current: bool = True
+        self, target: Target, *, prior_figures: bool = True
     ) -> tuple[float, float]:
         """What is left if every cell still published vanished without a trace: the statuses
         already decided, the pooling map and earlier releases. No choice of complements can
-        do better than this. ``prior=False``: without the earlier releases' rows;
-        ``current=False``: the earlier releases' rows alone (no status of this release)."""
+        do better than this. ``prior_figures=False``: earlier releases' published figures
+        vanish too (their statuses and pooling maps stay)."""
         t = self.table
         block = self.block_of_number(target.number)
-        key = (block, prior, current)
+        key = (block, prior_figures)
         lp = self._inherent_lps.get(key)
         if lp is None:
             b = t.blocks[block]
             n_cols = b.n_positions * t.families[b.family].width
-            rows = self.rows(block, everything_withheld=True, prior=prior, current=current)
+            rows = self.rows(block, everything_withheld=True, prior_figures=prior_figures)
             lp = _BlockLP(n_cols, rows, t.noisy)
             self._inherent_lps[key] = lp
-        lo, hi, _d_lo, _d_hi = self._interval(
-            block, lp, target, note=False, decide=False, cases=current
-        )
+        lo, hi, _d_lo, _d_hi = self._interval(block, lp, target, note=False, decide=False)
         return lo, hi
 
     def cross_release_allowance(self, target: Target) -> tuple[float, float]:
         """The least a target must keep when earlier releases of this schooljaar exist.
 
-        A status of this release says something only next to other figures. Next to figures
-        of this release, withholding those figures helps; next to an earlier release's, nothing
-        can, and capping the demand at the inherent interval (as for a single release) would
-        let a new status narrow a count the earlier release kept safe. So the demand is capped
-        only by what the statuses alone say (earlier releases' rows left out) and by what the
-        earlier releases already told (their rows alone): both read wide, on the safe side.
+        For a single release a count that cannot reach its requirement is asked for no more
+        than what statuses and the pooling map leave, since withholding figures cannot change
+        those. Next to earlier releases that cap would also excuse what a status of this
+        release pins *together with an earlier published figure*, which no one can withdraw.
+        So the cap is what statuses and pooling maps of all releases say without any
+        published figure: the same standard an attacker holding every release applies.
         """
-        lo_s, hi_s = self.inherent_interval(target, prior=False)
-        lo_b, hi_b = self.inherent_interval(target, current=False)
-        return max(target.lo_req, lo_s, lo_b), min(target.hi_req, hi_s, hi_b)
+        lo, hi = self.inherent_interval(target, prior_figures=False)
+        return max(target.lo_req, lo), min(target.hi_req, hi)
 
     # -- coupling of blocks through national figures -------------------------------------------
 

@@ -71,7 +71,7 @@ from .release import (
     ReleaseCell,
 )
 from .rounding import percentage, round_count, round_counts, rounding_interval
-from .secondary import SuppressionStats, item_cost, naive_secondary, suppress
+from .secondary import SuppressionStats, item_cost, naive_secondary, suppress, withhold
 
 _LEVEL_ORDER = {
     GeoLevel.LAND: 0,
@@ -82,6 +82,8 @@ _LEVEL_ORDER = {
 }
 _INDICATOR_ORDER = {i.value: n for n, i in enumerate(INDICATORS)}
 _REGIONAL = PopulationId.VEERTIENJARIGEN.value
+#: what a complement kept from an earlier release of the same schooljaar protects (log detail)
+EARLIER_COMPLEMENT = "withheld in the earlier release of this schooljaar"
 
 
 @dataclass
@@ -169,7 +171,10 @@ def _run_protection(
         policy,
         noise is not None,
         joint_max_columns,
-        merge_units=not same_year,
+        merge_units=all(
+            _pooled_rows(r.cells) == _pooling_signature(wijk_pooling, regio_pooling)
+            for r in same_year
+        ),
     )
     cell_rule = apply_primary(table, policy)
     for earlier in same_year:
@@ -184,6 +189,9 @@ def _run_protection(
     for ii in range(len(table.items)):
         table.items[ii].cost = item_cost(table, ii, policy, last_year)
     if noise is None:
+        for earlier in same_year:
+            if earlier.same_data and not earlier.noisy:
+                _keep_earlier_complements(table, earlier.cells)
         auditor = Auditor(table, policy)
         stats = suppress(table, policy, auditor, cell_rule, last_year)
     else:
@@ -809,6 +817,7 @@ def prior_rows(
     if not prior:
         return []
     place = _placer(table, prior, geo)
+    index = {_number_key(n.family, n.atoms, n.offsets): i for i, n in enumerate(table.numbers)}
     out: list[PriorRow] = []
     for c in prior:
         if c.status is not CellStatus.PUBLISHED or c.numerator is None or c.denominator is None:
@@ -822,14 +831,15 @@ def prior_rows(
         for offsets, shown in published:
             truth = table.number_value(fi, atoms, offsets)
             lo, hi = _prior_interval(shown, truth, made_under.rounding.base)
-            out.append(PriorRow(fi, atoms, offsets, lo, hi, block))
+            twin = index.get(_number_key(fi, atoms, offsets), -1)
+            out.append(PriorRow(fi, atoms, offsets, lo, hi, block, twin=twin))
         # It passed the primary rules of its release, unless the data changed since.
         floor = made_under.primary
         den_true = table.number_value(fi, atoms, den_off)
         extreme = c.numerator == 0 or c.numerator == c.denominator
         least = floor.group_disclosure_min if extreme else floor.min_cell
         if den_true >= least:
-            out.append(PriorRow(fi, atoms, den_off, least, INF, block))
+            out.append(PriorRow(fi, atoms, den_off, least, INF, block, figure=False))
         if c.percentage is not None and c.denominator > 0:
             implied = percentage(
                 c.numerator, c.denominator, made_under.rounding.percentage_decimals
@@ -866,10 +876,7 @@ def _adopt_statuses(
     """
     place = _placer(table, cells, geo)
 
-    def key(family: int, atoms: np.ndarray, offsets: np.ndarray) -> tuple[int, bytes, bytes]:
-        return (family, atoms.tobytes(), offsets.tobytes())
-
-    index = {key(n.family, n.atoms, n.offsets): i for i, n in enumerate(table.numbers)}
+    index = {_number_key(n.family, n.atoms, n.offsets): i for i, n in enumerate(table.numbers)}
     for c in cells:
         if c.status not in (CellStatus.SUPPRESSED_PRIMARY, CellStatus.SUPPRESSED_SECONDARY):
             continue
@@ -894,13 +901,15 @@ def _adopt_statuses(
             made_under,
         )
         for offsets in (where.num_offsets, where.den_offsets):
-            current = index.get(key(fi, atoms, offsets))
+            current = index.get(_number_key(fi, atoms, offsets))
             if current is not None:
                 table.prior_cells.setdefault(current, []).append(pc)
         for b in status_bounds(c.status, made_under):
             # the truth outside a bound means the data changed since: the bound says nothing
             if b.lo <= truth[b.part] <= b.hi:
-                table.prior_rows.append(PriorRow(fi, atoms, parts[b.part], b.lo, b.hi, block))
+                table.prior_rows.append(
+                    PriorRow(fi, atoms, parts[b.part], b.lo, b.hi, block, figure=False)
+                )
     earlier_pooling = _earlier_pooling(cells, geo, made_under, arrays)
     if earlier_pooling is not None:
         wijk_pooling, regio_pooling = earlier_pooling
@@ -921,13 +930,30 @@ def _earlier_pooling(
         made_under.pooling.regio_min_group,
         made_under.pooling.regio_max_onbekend_share,
     )
-    shown = {
+    if _pooled_rows(cells) != _pooling_signature(wijk_pooling, regio_pooling):
+        return None
+    return wijk_pooling, regio_pooling
+
+
+def _pooled_rows(cells: Sequence[ReleaseCell]) -> set[tuple[GeoLevel, str, str | None]]:
+    """A release's pooling map as its pooled rows show it."""
+    return {
         (c.geo_level, c.geo_code, c.pooled_into) for c in cells if c.status is CellStatus.POOLED
     }
-    derived = {(GeoLevel.WIJK, w, u) for w, u in wijk_pooling.unit_of.items() if u != w} | {
+
+
+def _pooling_signature(
+    wijk_pooling: WijkPooling, regio_pooling: RegioPooling
+) -> set[tuple[GeoLevel, str, str | None]]:
+    """The pooled rows a release with this pooling shows (see ``_pooled_rows``)."""
+    return {(GeoLevel.WIJK, w, u) for w, u in wijk_pooling.unit_of.items() if u != w} | {
         (GeoLevel.GEMEENTE, g, r) for g, r in regio_pooling.pool_of.items()
     }
-    return (wijk_pooling, regio_pooling) if shown == derived else None
+
+
+def _number_key(family: int, atoms: np.ndarray, offsets: np.ndarray) -> tuple[int, bytes, bytes]:
+    """A sum of unknowns, comparable across releases (atoms and offsets sorted int64)."""
+    return (family, atoms.astype(np.int64).tobytes(), offsets.astype(np.int64).tobytes())
 
 
 def _prior_interval(shown: int, truth: int, base: int) -> tuple[int, int]:
@@ -989,6 +1015,29 @@ def _gemeente_of_group(code: str) -> str | None:
 
 def _block_of(table: Table, family: int, atoms: np.ndarray) -> int:
     return table.block_of_atoms(family, atoms)
+
+
+def _keep_earlier_complements(table: Table, cells: Sequence[ReleaseCell]) -> None:
+    """Withhold again what an earlier release of this schooljaar withheld as a complement.
+
+    A second release of the same counts that chose other complements would publish what the
+    first withheld next to what the first published, and together they narrow the cells both
+    withheld. Starting from the earlier complements keeps statuses stable (under the same
+    policy the release comes out the same); the audit then adds what the new policy needs.
+    """
+    earlier = {
+        (c.indicator, c.breakdown, c.geo_level, c.geo_code)
+        for c in cells
+        if c.status is CellStatus.SUPPRESSED_SECONDARY
+    }
+    for ii, it in enumerate(table.items):
+        if it.withheld or it.phantom:
+            continue
+        for ci in it.cells:
+            c = table.cells[ci]
+            if (c.indicator, c.breakdown, c.level, c.code) in earlier:
+                withhold(table, ii, EARLIER_COMPLEMENT)
+                break
 
 
 def withheld_last_year(table: Table, last_year: Sequence[ReleaseCell]) -> set[int]:

@@ -459,7 +459,12 @@ def test_re_release_of_a_year_with_earlier_cells_passes_the_audit() -> None:
     first = protect(agg, POLICY)
     again = run_protection(agg, POLICY, prior=[EarlierRelease.of(first)])
     assert again.table.prior_rows  # the earlier figures entered the audit
+    assert again.table.prior_cells  # and so did its statuses
     assert all(ch.ok for ch in again.checks)
+    # the same counts under the same policy: the same statuses (stable, and nothing new told)
+    assert [(c.key, c.status) for c in again.draft.cells] == [
+        (c.key, c.status) for c in first.cells
+    ]
     check_release(agg, again.draft)
     # next year's release ignores this year's cells as constraints
     next_year = aggregate(agg.geography, seed=8, scale=1.0, schooljaar=2023)
