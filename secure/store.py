@@ -113,7 +113,7 @@ def _aad(generation: str, name: str, index: int, last: bool) -> bytes:
 
 
 def _encrypt_to(
-    f: BinaryIO, dek: bytes, generation: str, name: str, data: bytes | memoryview
+    f: BinaryIO, dek: bytes, generation: str, name: str, data: bytes | bytearray | memoryview
 ) -> None:
     aes = AESGCM(dek)
     view = memoryview(data).cast("B")  # Arrow buffers export format 'b', which AESGCM refuses
@@ -257,7 +257,7 @@ class _GenerationWriter:
         self.dek = AESGCM.generate_key(bit_length=256)
         self._kek_id, self._kek = kek_id, kek
 
-    def put(self, name: str, data: bytes | memoryview) -> None:
+    def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
         with _new_file(self.path / f"{name}.enc") as f:
             _encrypt_to(f, self.dek, self.name, name, data)
 
