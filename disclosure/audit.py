@@ -561,7 +561,9 @@ class Auditor:
     def columns(self, block: int, atoms: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         b = self.table.blocks[block]
         width = self.table.families[b.family].width
-        pos = np.unique(b.position[atoms])
+        pos = b.position[atoms]
+        if len(pos) > 1:  # atoms of one unit share a position
+            pos = np.unique(pos)
         if pos[0] < 0:
             raise InternalError("AUDIT_BLOCK", "a count reaches outside its audit block")
         return (pos[:, None] * width + offsets[None, :]).ravel()
@@ -1334,9 +1336,10 @@ class Auditor:
         t = self.table
         lo_l, hi_l, _ = self.number_bounds(n)
         num = t.numbers[n]
-        for pr in t.prior_rows:  # an earlier release's national figure of the same sum
-            same = np.array_equal(pr.offsets, num.offsets) and len(pr.atoms) == len(num.atoms)
-            if pr.block == -1 and pr.family == fam and pr.ratio is None and same:
+        for pr in self._rows_of_block(-1)[0]:  # an earlier release's national figure
+            if pr.family != fam or pr.ratio is not None or len(pr.atoms) != len(num.atoms):
+                continue
+            if np.array_equal(pr.offsets, num.offsets):
                 lo_l, hi_l = max(lo_l, pr.lo), min(hi_l, pr.hi)
         return lo_l, hi_l
 

@@ -767,6 +767,9 @@ def _placer(
     """Resolve cells of an earlier release to families, atoms and offsets of this table."""
     wijk_idx = {w: i for i, w in enumerate(sorted(geo.wijken))}
     gem_idx = {g: i for i, g in enumerate(sorted(geo.gemeenten))}
+    wijken_by_gem: dict[str, list[str]] = {}
+    for w in sorted(geo.wijken):
+        wijken_by_gem.setdefault(geo.wijken[w].gemeentecode, []).append(w)
     # pool membership of the earlier release: from its pooled rows, else from the pool name
     pooled: dict[str, set[str]] = {}
     for c in cells:
@@ -785,7 +788,7 @@ def _placer(
         if fi is None:
             return None
         fam = table.families[fi]
-        members = _prior_atoms(c, fam, geo, pooled, wijk_idx, gem_idx)
+        members = _prior_atoms(c, fam, geo, pooled, wijk_idx, gem_idx, wijken_by_gem)
         if members is None:
             raise InternalError(
                 "PRIOR_POOL_UNKNOWN",
@@ -974,6 +977,7 @@ def _prior_atoms(
     pooled: Mapping[str, set[str]],
     wijk_idx: Mapping[str, int],
     gem_idx: Mapping[str, int],
+    wijken_by_gem: Mapping[str, Sequence[str]],
 ) -> list[int] | None:
     level, code = c.geo_level, c.geo_code
     if level is GeoLevel.LAND:
@@ -994,12 +998,12 @@ def _prior_atoms(
     if level is GeoLevel.WIJK:
         return [wijk_idx[code]] if code in wijk_idx else []
     if level is GeoLevel.GEMEENTE:
-        return [wijk_idx[w] for w in geo.wijken_of(code)]
+        return [wijk_idx[w] for w in wijken_by_gem.get(code, ())]
     if level is GeoLevel.WIJKGROEP:
         ws = pooled.get(code)
         if ws is None:
             gm = c.parent_code or _gemeente_of_group(code)
-            cands = {w: geo.wijken[w].naam for w in geo.wijken_of(gm)} if gm else {}
+            cands = {w: geo.wijken[w].naam for w in wijken_by_gem.get(gm, ())} if gm else {}
             names = _members_by_name(c.geo_name, cands)
             if names is None:
                 return None
