@@ -78,11 +78,24 @@ def ingest(
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="move bad rows to quarantine instead of failing")
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="memory for validating the batch, e.g. 8GB (default 4GB; it never spills)",
+        ),
+    ] = None,
 ) -> None:
     """Validate a batch and take it into the sealed store (all or nothing)."""
     from kansenkluis.pipeline import ingest as do_ingest
 
-    report = do_ingest(_settings(), batch_dir, quarantine=quarantine, progress=_progress)
+    report = do_ingest(
+        _settings(),
+        batch_dir,
+        quarantine=quarantine,
+        progress=_progress,
+        memory_limit=memory_limit,
+    )
     out.print(f"ingested: data fingerprint {report.data_fingerprint}")
     for table, n in sorted(report.rows.items()):
         out.print(f"  {table:<18} {n:>10,} rows")

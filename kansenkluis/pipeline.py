@@ -6,8 +6,10 @@ ingest -> link -> compute -> protect -> seal -> publish. Raw aggregates travel f
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +24,9 @@ from disclosure.release import Release
 from disclosure.store import ReleaseStore
 from kansenkluis import __version__
 from kansenkluis.config import Settings
-from kansenkluis.errors import PolicyRefusal, UserError
+from kansenkluis.errors import PolicyRefusal, UsageError, UserError
 from secure.engine import compute_aggregates
-from secure.ingest import IngestReport
+from secure.ingest import DEFAULT_LIMITS, IngestReport
 from secure.keys import check_key_permissions, create_sealed_keys
 from secure.link import open_linked
 from secure.store import SealedStore
@@ -98,9 +100,28 @@ def sealed_store(settings: Settings) -> SealedStore:
 
 
 def ingest(
-    settings: Settings, batch_dir: Path, quarantine: bool = False, progress: Progress = _quiet
+    settings: Settings,
+    batch_dir: Path,
+    quarantine: bool = False,
+    progress: Progress = _quiet,
+    memory_limit: str | None = None,
 ) -> IngestReport:
-    return sealed_store(settings).ingest(batch_dir, quarantine=quarantine, progress=progress)
+    """``kluis ingest``; ``memory_limit`` (e.g. "8GB") raises validation's DuckDB memory limit."""
+    store = sealed_store(settings)
+    if memory_limit is not None:
+        limit = memory_limit.strip().upper().replace(" ", "")
+        if not re.fullmatch(r"[1-9][0-9]*(MB|GB|TB)", limit):
+            raise UsageError(
+                "BAD_MEMORY_LIMIT",
+                "--memory-limit must be a whole number of MB, GB or TB",
+                hint="e.g. --memory-limit 8GB",
+            )
+        store = SealedStore(
+            settings.sealed_dir,
+            settings.keys_dir,
+            dataclasses.replace(DEFAULT_LIMITS, duckdb_memory_limit=limit),
+        )
+    return store.ingest(batch_dir, quarantine=quarantine, progress=progress)
 
 
 def _commitment_key(settings: Settings) -> bytes:

@@ -1030,7 +1030,8 @@ def _query_failed(out_of_memory: bool) -> Exception:
         return UserError(
             "INGEST_OUT_OF_MEMORY",
             "the batch does not fit in the memory allowed for validation",
-            hint="raise IngestLimits.duckdb_memory_limit or run on a machine with more memory",
+            hint="raise the limit, e.g. `kluis ingest --memory-limit 8GB DIR`, on a machine "
+            "with that much memory to spare",
         )
     return InternalError(
         "INGEST_QUERY", "an ingest query failed (details withheld: they may quote microdata)"

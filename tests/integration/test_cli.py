@@ -179,3 +179,19 @@ def test_a_second_release_of_a_year_under_a_stricter_policy_passes_the_joint_aud
         out = tmp_path / "export"
         kluis(home, "release", "export", new_id, "--out", str(out))
         assert kluis(home, "audit", "verify", str(out)).returncode == 0
+
+
+def test_ingest_memory_limit_is_checked_and_used(world: dict, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(world["home"], home)
+    listing = kluis(home, "release", "list").stdout
+    bad = kluis(home, "ingest", "--memory-limit", "lots", str(world["data"]), check=False)
+    assert bad.returncode == 2
+    assert "BAD_MEMORY_LIMIT" in bad.stderr
+    # a limit too small for validation: refused with the way out named, nothing changed
+    tiny = kluis(home, "ingest", "--memory-limit", "1MB", str(world["data"]), check=False)
+    assert tiny.returncode == 3, tiny.stderr
+    assert "INGEST_OUT_OF_MEMORY" in tiny.stderr and "--memory-limit" in tiny.stderr
+    assert kluis(home, "release", "list").stdout == listing
+    ok = kluis(home, "ingest", "--memory-limit", "2GB", str(world["data"]))
+    assert "ingested" in ok.stdout
