@@ -48,7 +48,8 @@ def verdict(value: float | None, goal: float | None) -> str:
         return "—"
     if value <= goal:
         return "met"
-    return f"**missed** by {100 * (value / goal - 1):.0f}%"
+    over = 100 * (value / goal - 1)
+    return f"**missed** by {over:.0f}%" if over >= 1 else f"**missed** by {over:.1f}%"
 
 
 def _get(d: Mapping[str, Any] | None, *path: str) -> Any:
