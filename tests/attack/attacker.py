@@ -963,9 +963,11 @@ def attack_releases(
     Releases are taken in the order they were made: what release r withheld is attacked with
     releases 0..r (SPEC §4: "of the same release and of earlier releases"). The first list
     names every constraint the true world breaks; it must be empty, or the attacker's reading
-    of the releases is wrong and its findings mean nothing. With ``use_status``, what statuses
-    and pooling alone reveal (the status-only attacker) is inherent in the release format and
-    is not held against the published numbers.
+    of the releases is wrong and its findings mean nothing. ``use_status``: whether the attacker
+    reads statuses and the pooling map. Either way, what statuses and pooling alone reveal (the
+    status-only attacker) is inherent in the release format (they are published) and is not
+    held against the published numbers: a count the numbers narrow no further than its own
+    status does is not a finding (docs/disclosure.md, "Statuses reveal a little by themselves").
     """
     unsound: list[str] = []
     out: list[Finding] = []
@@ -978,8 +980,7 @@ def attack_releases(
         raw = findings(
             attacker.differencing(), attacker, truth, "differencing", release=r
         ) + findings(attacker.joint_lp(), attacker, truth, "lp", release=r)
-        if not use_status or not raw:
-            out += raw
+        if not raw:
             continue
         blind = Attacker(seen, geography, use_status=True, numbers=False)
         inherent = blind.joint_lp(only={(f.target.block, f.target.expr) for f in raw})
