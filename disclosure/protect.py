@@ -154,13 +154,7 @@ def _run_protection(
         decisions += list(noise_decisions)
     geo = agg.geography
     arrays = _population_arrays(counts, geo)
-    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, policy), policy.pooling.wijk_min)
-    regio_pooling = pool_regios(
-        geo,
-        _parent_groups(arrays, geo),
-        policy.pooling.regio_min_group,
-        policy.pooling.regio_max_onbekend_share,
-    )
+    wijk_pooling, regio_pooling = _pool(arrays, geo, policy)
     same_year = [r for r in prior if r.schooljaar == agg.schooljaar]
     table = build_table(
         agg.schooljaar,
@@ -234,13 +228,7 @@ def naive_baseline(
     check_not_weaker(policy)
     geo = agg.geography
     arrays = _population_arrays(agg.counts, geo)
-    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, policy), policy.pooling.wijk_min)
-    regio_pooling = pool_regios(
-        geo,
-        _parent_groups(arrays, geo),
-        policy.pooling.regio_min_group,
-        policy.pooling.regio_max_onbekend_share,
-    )
+    wijk_pooling, regio_pooling = _pool(arrays, geo, policy)
     table = build_table(
         agg.schooljaar, arrays, geo, wijk_pooling, regio_pooling, policy, False, joint_max_columns
     )
@@ -919,6 +907,20 @@ def _adopt_statuses(
         table.known_rows += _pooling_rows(table, geo, wijk_pooling, regio_pooling, made_under)
 
 
+def _pool(
+    arrays: Mapping[str, np.ndarray], geo: Geography, policy: Policy
+) -> tuple[WijkPooling, RegioPooling]:
+    """Wijken into wijkgroepen and gemeenten into region pools, as ``policy`` asks."""
+    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, policy), policy.pooling.wijk_min)
+    regio_pooling = pool_regios(
+        geo,
+        _parent_groups(arrays, geo),
+        policy.pooling.regio_min_group,
+        policy.pooling.regio_max_onbekend_share,
+    )
+    return wijk_pooling, regio_pooling
+
+
 def _earlier_pooling(
     cells: Sequence[ReleaseCell],
     geo: Geography,
@@ -926,13 +928,7 @@ def _earlier_pooling(
     arrays: Mapping[str, np.ndarray],
 ) -> tuple[WijkPooling, RegioPooling] | None:
     """The earlier release's pooling, re-derived; None if it does not match its pooled rows."""
-    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, made_under), made_under.pooling.wijk_min)
-    regio_pooling = pool_regios(
-        geo,
-        _parent_groups(arrays, geo),
-        made_under.pooling.regio_min_group,
-        made_under.pooling.regio_max_onbekend_share,
-    )
+    wijk_pooling, regio_pooling = _pool(arrays, geo, made_under)
     if _pooled_rows(cells) != _pooling_signature(wijk_pooling, regio_pooling):
         return None
     return wijk_pooling, regio_pooling
