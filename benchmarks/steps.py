@@ -77,20 +77,13 @@ def floor(args: argparse.Namespace) -> None:
 
 
 def ingest_store(args: argparse.Namespace) -> None:
-    """``kluis ingest`` through the public ``SealedStore`` with a larger DuckDB memory limit
-    for validation (the CLI has no option for it)."""
+    """``kluis ingest --memory-limit``: validation with a larger DuckDB memory limit."""
     from kansenkluis import pipeline
     from kansenkluis.config import Settings
-    from secure.ingest import IngestLimits
-    from secure.store import SealedStore
 
     settings = Settings(home=Path(args.home))
-    pipeline.sealed_store(settings)  # the same checks as kluis ingest (keys, permissions)
-    store = SealedStore(
-        settings.sealed_dir, settings.keys_dir, IngestLimits(duckdb_memory_limit=args.memory_limit)
-    )
     started = time.perf_counter()
-    report = store.ingest(Path(args.data))
+    report = pipeline.ingest(settings, Path(args.data), memory_limit=args.memory_limit)
     write_inner({"ingest_s": time.perf_counter() - started, "rows": sum(report.rows.values())})
 
 

@@ -191,7 +191,7 @@ class PriorCell:
     num: int
     den: int
     #: the policy the earlier release was made under (its statuses mean that policy's rules)
-    policy: Policy | None = None
+    policy: Policy
 
 
 @dataclass
@@ -238,8 +238,6 @@ class Table:
     known_rows: list[KnownRow] = field(default_factory=list)
     #: number -> withheld cells of an earlier release with the same sum (their statuses count)
     prior_cells: dict[int, list[PriorCell]] = field(default_factory=dict)
-    #: the policy those earlier statuses were decided under
-    prior_policy: Policy | None = None
     #: per family: audited as one joint LP
     joint: list[bool] = field(default_factory=list)
     #: per family: the unit (column group) of each atom; pooled wijken share their wijkgroep's
@@ -789,8 +787,7 @@ class Auditor:
         for pc in t.prior_cells.get(target.number, []):
             key = (block, id(pc))
             if key not in self._prior_case_cache:
-                policy = pc.policy or t.prior_policy or self.policy
-                bounds = status_cases(pc.status, policy)
+                bounds = status_cases(pc.status, pc.policy)
                 rows = []
                 for case in bounds:
                     case_rows = []

@@ -290,15 +290,15 @@ class ReleaseStore:
 
         Statuses only count for releases of the same dataset (``data_fingerprint``).
         """
+        wanted = sorted(set(schooljaren))
+        rows = self.con.execute(
+            "SELECT id, schooljaar, data_fingerprint, metadata_json FROM releases "
+            f"WHERE schooljaar IN ({','.join('?' * len(wanted))}) ORDER BY created_at, id",
+            wanted,
+        ).fetchall()
         out: builtins.list[EarlierRelease] = []
-        wanted = set(schooljaren)
-        for r in self.list():
-            if r["schooljaar"] not in wanted:
-                continue
-            row = self.con.execute(
-                "SELECT metadata_json FROM releases WHERE id = ?", (r["id"],)
-            ).fetchone()
-            meta = json.loads(row["metadata_json"])
+        for r in rows:
+            meta = json.loads(r["metadata_json"])
             out.append(
                 EarlierRelease(
                     schooljaar=r["schooljaar"],

@@ -26,7 +26,7 @@ from kansenkluis import __version__
 from kansenkluis.config import Settings
 from kansenkluis.errors import PolicyRefusal, UsageError, UserError
 from secure.engine import compute_aggregates
-from secure.ingest import DEFAULT_LIMITS, IngestReport
+from secure.ingest import DEFAULT_LIMITS, IngestLimits, IngestReport
 from secure.keys import check_key_permissions, create_sealed_keys
 from secure.link import open_linked
 from secure.store import SealedStore
@@ -94,9 +94,9 @@ def preflight_sealed(settings: Settings) -> None:
     release_log.load_commitment_key(settings.keys_dir)
 
 
-def sealed_store(settings: Settings) -> SealedStore:
+def sealed_store(settings: Settings, limits: IngestLimits = DEFAULT_LIMITS) -> SealedStore:
     preflight_sealed(settings)
-    return SealedStore(settings.sealed_dir, settings.keys_dir)
+    return SealedStore(settings.sealed_dir, settings.keys_dir, limits)
 
 
 def ingest(
@@ -107,7 +107,7 @@ def ingest(
     memory_limit: str | None = None,
 ) -> IngestReport:
     """``kluis ingest``; ``memory_limit`` (e.g. "8GB") raises validation's DuckDB memory limit."""
-    store = sealed_store(settings)
+    limits = DEFAULT_LIMITS
     if memory_limit is not None:
         limit = memory_limit.strip().upper().replace(" ", "")
         if not re.fullmatch(r"[1-9][0-9]*(MB|GB|TB)", limit):
@@ -116,11 +116,8 @@ def ingest(
                 "--memory-limit must be a whole number of MB, GB or TB",
                 hint="e.g. --memory-limit 8GB",
             )
-        store = SealedStore(
-            settings.sealed_dir,
-            settings.keys_dir,
-            dataclasses.replace(DEFAULT_LIMITS, duckdb_memory_limit=limit),
-        )
+        limits = dataclasses.replace(DEFAULT_LIMITS, duckdb_memory_limit=limit)
+    store = sealed_store(settings, limits)
     return store.ingest(batch_dir, quarantine=quarantine, progress=progress)
 
 
