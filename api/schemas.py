@@ -219,7 +219,7 @@ class RequestOut(Strict):
     breakdown: str
     years: list[int]
     gemeenten: list[str]
-    state: Literal["pending", "approved", "rejected", "answered", "failed"]
+    state: Literal["pending", "approved", "running", "rejected", "answered", "failed"]
     created_at: str
     updated_at: str
     checker_token_id: str | None

@@ -2,12 +2,17 @@
 
 A regiocoördinator files a request for published figures that no release holds yet (indicator,
 breakdown, school years, gemeenten); an output checker who is not the requester approves or
-rejects it with a reason; the sealed worker takes approved requests, publishes a release that
-answers them and marks them answered (or failed). States::
+rejects it with a reason; the sealed worker claims an approved request, publishes the releases
+that answer it and marks it answered (or failed). States::
 
-    pending --approve--> approved --answer--> answered
-       |                    '------fail-----> failed
-       '------reject--> rejected
+    pending --approve--> approved --claim--> running --answer--> answered
+       |                                       |  '----fail----> failed
+       '------reject--> rejected               '--lease expired: claimed again by another worker
+
+A claim is one IMMEDIATE transaction (approved -> running, with the worker's id and a lease), so
+two workers never answer the same request: the second one skips it and takes the next. A worker
+renews its lease while it works; if it dies, the lease runs out and another worker claims the
+request again (the history records both claims). Only the claiming worker can answer or fail it.
 
 Every state change is one row of ``request_events``, which is append-only (SQLite triggers refuse
 UPDATE and DELETE): the request's history *is* its audit trail. A request names only public
@@ -18,12 +23,15 @@ which by convention never quotes a value either.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import socket
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -34,7 +42,7 @@ from indicators.specs import INDICATORS
 from kansenkluis.domain import IndicatorId
 from kansenkluis.errors import UserError
 
-from .store import connect
+from .store import connect, store_errors
 
 GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
 #: plausible school years; a request outside them is a typo, not a wish
@@ -57,7 +65,9 @@ CREATE TABLE IF NOT EXISTS aggregate_requests (
     checker_token_id TEXT,
     decision_reason TEXT,
     release_id TEXT,
-    failure_reason TEXT
+    failure_reason TEXT,
+    worker_id TEXT,
+    lease_until TEXT
 );
 CREATE INDEX IF NOT EXISTS aggregate_requests_state ON aggregate_requests (state, created_at);
 CREATE TABLE IF NOT EXISTS request_events (
@@ -77,13 +87,18 @@ CREATE TRIGGER IF NOT EXISTS request_events_no_delete BEFORE DELETE ON request_e
 BEGIN SELECT RAISE(ABORT, 'request_events is append-only'); END;
 """
 
-#: the actor recorded for state changes made by the sealed worker
+#: the actor recorded for state changes made by the sealed worker ("worker:<its id>")
 WORKER_ACTOR = "worker"
+#: seconds a claim stays valid without renewal; a worker renews it every third of that
+DEFAULT_LEASE_SECONDS = 300.0
+#: columns added after the first release of the schema (added to older stores on open)
+_ADDED_COLUMNS = {"worker_id": "TEXT", "lease_until": "TEXT"}
 
 
 class RequestState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
+    RUNNING = "running"
     REJECTED = "rejected"
     ANSWERED = "answered"
     FAILED = "failed"
@@ -106,6 +121,9 @@ class AggregateRequest(BaseModel):
     #: comma-separated when several releases (one per school year) answer the request
     release_id: str | None = None
     failure_reason: str | None = None
+    #: the worker that claimed it and until when its claim holds (state ``running``)
+    worker_id: str | None = None
+    lease_until: str | None = None
 
     @property
     def release_ids(self) -> list[str]:
@@ -177,53 +195,168 @@ def decide_request(
         _event(con, request_id, current.state, target, checker_token_id, now, reason=reason)
 
 
-def mark_answered(db_path: Path, request_id: str, release_id: str | Sequence[str]) -> None:
-    """The sealed worker published the release(s) answering the request (already stored).
+def new_worker_id() -> str:
+    """An id for one worker process: host, process id and a random part (never reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def claim_next(
+    db_path: Path,
+    worker_id: str,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    request_id: str | None = None,
+) -> AggregateRequest | None:
+    """Claim the oldest approved request (or one whose worker's lease ran out); None if none.
+
+    The look-up and the claim are one IMMEDIATE transaction: of two workers asking at the same
+    moment, one claims it and the other gets the next request or None. With ``request_id``
+    only that request is claimed, if it can be.
+    """
+    now = _utcnow()
+    only = "" if request_id is None else " AND id = ?"
+    with _transaction(db_path) as con:
+        row = con.execute(
+            "SELECT * FROM aggregate_requests "
+            f"WHERE (state = ? OR (state = ? AND lease_until < ?)){only} "
+            "ORDER BY created_at, id LIMIT 1",
+            (RequestState.APPROVED.value, RequestState.RUNNING.value, _iso(now))
+            + (() if request_id is None else (request_id,)),
+        ).fetchone()
+        if row is None:
+            return None
+        current = _row_to_request(row)
+        lease_until = _iso(now + timedelta(seconds=lease_seconds))
+        con.execute(
+            "UPDATE aggregate_requests SET state = ?, updated_at = ?, worker_id = ?, "
+            "lease_until = ? WHERE id = ?",
+            (RequestState.RUNNING.value, _iso(now), worker_id, lease_until, current.id),
+        )
+        reason = None
+        if current.state == RequestState.RUNNING:
+            reason = f"the lease of {current.worker_id} ran out; claimed again"
+        _event(
+            con,
+            current.id,
+            current.state,
+            RequestState.RUNNING,
+            _worker_actor(worker_id),
+            _iso(now),
+            reason=reason,
+        )
+        return _get(con, current.id)
+
+
+def renew_lease(
+    db_path: Path, request_id: str, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> bool:
+    """Extend the worker's claim; False if it no longer holds it (its lease ran out and another
+    worker claimed the request)."""
+    now = _utcnow()
+    with _transaction(db_path) as con:
+        cur = con.execute(
+            "UPDATE aggregate_requests SET lease_until = ? "
+            "WHERE id = ? AND state = ? AND worker_id = ?",
+            (
+                _iso(now + timedelta(seconds=lease_seconds)),
+                request_id,
+                RequestState.RUNNING.value,
+                worker_id,
+            ),
+        )
+        return cur.rowcount == 1
+
+
+@contextmanager
+def keep_lease(
+    db_path: Path, request_id: str, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> Iterator[None]:
+    """Renew the claim every third of the lease while the body runs (a background thread)."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease_seconds / 3):
+            try:
+                if not renew_lease(db_path, request_id, worker_id, lease_seconds):
+                    return
+            except (sqlite3.Error, UserError):
+                continue  # a busy store: try again at the next tick; the lease has slack
+
+    thread = threading.Thread(target=renew, name=f"lease-{request_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def answer_in(
+    con: sqlite3.Connection, request_id: str, worker_id: str, release_ids: Sequence[str]
+) -> None:
+    """Mark a claimed request answered, inside the caller's transaction (the one that saves the
+    releases, so that releases and answer are stored together or not at all)."""
+    ids = _release_ids(list(release_ids))
+    now = _now()
+    current = _get(con, request_id)
+    _require_claim(current, worker_id)
+    for rid in ids:
+        if con.execute("SELECT 1 FROM releases WHERE id = ?", (rid,)).fetchone() is None:
+            raise UserError(
+                "RELEASE_NOT_FOUND",
+                "an answering release is not in the release store",
+                hint="save the release before marking the request answered",
+            )
+    joined = ",".join(ids)
+    con.execute(
+        "UPDATE aggregate_requests SET state = ?, updated_at = ?, release_id = ?, "
+        "lease_until = NULL WHERE id = ?",
+        (RequestState.ANSWERED.value, now, joined, request_id),
+    )
+    _event(
+        con,
+        request_id,
+        current.state,
+        RequestState.ANSWERED,
+        _worker_actor(worker_id),
+        now,
+        release_id=joined,
+    )
+
+
+def mark_answered(
+    db_path: Path, request_id: str, release_id: str | Sequence[str], worker_id: str
+) -> None:
+    """The claiming worker published the release(s) answering the request (already stored).
 
     A request for several school years is answered by one release per year: pass their ids as
     a list or comma-separated.
     """
-    ids = _release_ids(release_id)
+    with _transaction(db_path) as con:
+        answer_in(con, request_id, worker_id, _release_ids(release_id))
+
+
+def mark_failed(db_path: Path, request_id: str, reason: str, worker_id: str) -> None:
+    """The claiming worker could not answer the request (e.g. the policy refused it); nothing
+    was published for it."""
+    reason = _clean_reason(reason, "REQUEST_REASON_REQUIRED", "a failure needs a reason")
     now = _now()
     with _transaction(db_path) as con:
         current = _get(con, request_id)
-        _require_state(current, RequestState.APPROVED)
-        for rid in ids:
-            if con.execute("SELECT 1 FROM releases WHERE id = ?", (rid,)).fetchone() is None:
-                raise UserError(
-                    "RELEASE_NOT_FOUND",
-                    "an answering release is not in the release store",
-                    hint="save the release before marking the request answered",
-                )
-        joined = ",".join(ids)
+        _require_claim(current, worker_id)
         con.execute(
-            "UPDATE aggregate_requests SET state = ?, updated_at = ?, release_id = ? WHERE id = ?",
-            (RequestState.ANSWERED.value, now, joined, request_id),
+            "UPDATE aggregate_requests SET state = ?, updated_at = ?, failure_reason = ?, "
+            "lease_until = NULL WHERE id = ?",
+            (RequestState.FAILED.value, now, reason, request_id),
         )
         _event(
             con,
             request_id,
             current.state,
-            RequestState.ANSWERED,
-            WORKER_ACTOR,
+            RequestState.FAILED,
+            _worker_actor(worker_id),
             now,
-            release_id=joined,
+            reason,
         )
-
-
-def mark_failed(db_path: Path, request_id: str, reason: str) -> None:
-    """The sealed worker could not answer an approved request (e.g. the policy refused it)."""
-    reason = _clean_reason(reason, "REQUEST_REASON_REQUIRED", "a failure needs a reason")
-    now = _now()
-    with _transaction(db_path) as con:
-        current = _get(con, request_id)
-        _require_state(current, RequestState.APPROVED)
-        con.execute(
-            "UPDATE aggregate_requests SET state = ?, updated_at = ?, failure_reason = ? "
-            "WHERE id = ?",
-            (RequestState.FAILED.value, now, reason, request_id),
-        )
-        _event(con, request_id, current.state, RequestState.FAILED, WORKER_ACTOR, now, reason)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -385,6 +518,20 @@ def _require_state(current: AggregateRequest, expected: RequestState) -> None:
         )
 
 
+def _require_claim(current: AggregateRequest, worker_id: str) -> None:
+    _require_state(current, RequestState.RUNNING)
+    if current.worker_id != worker_id:
+        raise UserError(
+            "REQUEST_CLAIMED_BY_ANOTHER",
+            "another worker holds this request (this worker's lease ran out)",
+            hint="read the request's history; the other worker answers it",
+        )
+
+
+def _worker_actor(worker_id: str) -> str:
+    return f"{WORKER_ACTOR}:{worker_id}"
+
+
 def _get(con: sqlite3.Connection, request_id: str) -> AggregateRequest:
     row = con.execute("SELECT * FROM aggregate_requests WHERE id = ?", (request_id,)).fetchone()
     if row is None:
@@ -430,7 +577,16 @@ def _event(
 
 def _connect(db_path: Path) -> sqlite3.Connection:
     con = connect(db_path)
-    con.executescript(_SCHEMA)
+    with store_errors(db_path):
+        con.executescript(_SCHEMA)
+        present = {r["name"] for r in con.execute("PRAGMA table_info(aggregate_requests)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                try:
+                    con.execute(f"ALTER TABLE aggregate_requests ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as e:  # another process added it just now
+                    if "duplicate column" not in str(e).lower():
+                        raise
     return con
 
 
@@ -439,16 +595,26 @@ def _transaction(db_path: Path) -> Iterator[sqlite3.Connection]:
     """One IMMEDIATE transaction: a state check and its change cannot interleave with another."""
     con = _connect(db_path)
     try:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        with store_errors(db_path):
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
     finally:
         con.close()
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return _iso(_utcnow())

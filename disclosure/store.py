@@ -8,16 +8,23 @@ API process may read it. Tables:
 - ``privacy_ledger``: epsilon spent per data fingerprint (differential privacy).
 Other modules (aggregate requests, API tokens) keep their own tables in the same file via
 ``connect``. Writing a release is one transaction: a crash leaves the store as it was.
+
+Deciding a release is serial: ``decision_lock`` is an exclusive lock on a file next to the
+database, held from reading the ledger and the earlier releases until the new release is saved,
+so two processes can never both spend the same remaining budget or both pass the cross-release
+audit against a store that holds neither of their releases.
 """
 
 from __future__ import annotations
 
 import builtins
+import errno
+import fcntl
 import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,15 +104,88 @@ _CELL_FIELDS = (
 )
 
 
+#: The lock file of ``decision_lock``, next to the database.
+DECISION_LOCK = "decide.lock"
+
+
 def connect(db_path: Path) -> sqlite3.Connection:
     """Open the release store, creating its schema; rows come back as ``sqlite3.Row``."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-    con.row_factory = sqlite3.Row
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA foreign_keys=ON")
-    con.executescript(_SCHEMA)
+    with store_errors(db_path):
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            con.executescript(_SCHEMA)
+        except BaseException:
+            con.close()
+            raise
     return con
+
+
+#: SQLite's words for "this file or folder cannot be written or opened".
+_NOT_WRITABLE_SQLITE = ("readonly", "read-only", "unable to open")
+
+
+@contextmanager
+def store_errors(db_path: Path) -> Iterator[None]:
+    """Turn "cannot write the release store" into a ``UserError`` that names its folder.
+
+    A read-only ``KLUIS_HOME`` (a read-only mount, or a folder the user may not write) is an
+    operator's mistake with a clear fix, not a bug; SQLite and the OS report it in many ways.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as e:
+        if not any(word in str(e).lower() for word in _NOT_WRITABLE_SQLITE):
+            raise
+        raise not_writable(db_path.parent) from None
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        raise not_writable(Path(e.filename) if e.filename else db_path.parent) from None
+
+
+def not_writable(path: Path) -> UserError:
+    return UserError(
+        "HOME_NOT_WRITABLE",
+        f"{path} cannot be written (a read-only file system, or no write permission)",
+        hint="give the user that runs kluis write access to KLUIS_HOME, or set KLUIS_HOME to a "
+        "writable folder",
+    )
+
+
+@contextmanager
+def decision_lock(
+    db_path: Path, holder: str, waiting: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the store's exclusive decision lock (``flock``); wait for it, saying so.
+
+    ``holder`` (e.g. "kluis run --year 2021") is written into the lock file, so that a process
+    that has to wait can tell its operator what it waits for. The kernel drops the lock when the
+    holder exits, however it exits (``kill -9`` included): a stale lock file never blocks.
+    """
+    path = db_path.parent / DECISION_LOCK
+    with store_errors(db_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                other = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                waiting(
+                    f"waiting for {other} to finish deciding and storing its release "
+                    f"(lock {path}); releases of one store are decided one at a time"
+                )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} ({holder})".encode()[:200], 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 class ReleaseStore:
@@ -164,20 +244,37 @@ class ReleaseStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        with store_errors(self.db_path):
+            self.con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.con
+            except BaseException:
+                if self.con.in_transaction:
+                    self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
 
     # --- writing ---------------------------------------------------------------------------
 
     def save(self, release: Release, epsilon_spent: float | None = None) -> None:
         """Store a release, its cells and pooling map (and its epsilon spend) atomically."""
+        self.save_all([release], epsilon_spent)
+
+    def save_all(
+        self,
+        releases: Sequence[Release],
+        epsilon_spent: float | None = None,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        """Store several releases (and ``also``'s writes, e.g. a request's answer) in one step.
+
+        All of them or none: a request for several school years never leaves some published.
+        """
         with self.transaction() as con:
-            self._insert(con, release, epsilon_spent)
+            for release in releases:
+                self._insert(con, release, epsilon_spent)
+            if also is not None:
+                also(con)
 
     def _insert(self, con: sqlite3.Connection, release: Release, epsilon: float | None) -> None:
         con.execute(

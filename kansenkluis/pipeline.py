@@ -7,21 +7,26 @@ ingest -> link -> compute -> protect -> seal -> publish. Raw aggregates travel f
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import re
 import shutil
-from collections.abc import Callable
+import sqlite3
+import stat
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from disclosure import log as release_log
 from disclosure.export import export_release
-from disclosure.policy import load_policy
+from disclosure.policy import Policy, load_policy
 from disclosure.protect import protect
-from disclosure.release import Release
-from disclosure.store import ReleaseStore
+from disclosure.release import EarlierRelease, Release
+from disclosure.store import ReleaseStore, decision_lock, not_writable
 from kansenkluis import __version__
 from kansenkluis.config import Settings
 from kansenkluis.errors import PolicyRefusal, UsageError, UserError
@@ -80,6 +85,32 @@ def check_no_placeholder_secrets(*folders: Path) -> None:
                 )
 
 
+def check_state_permissions(settings: Settings) -> None:
+    """Refuse state that others may change: ``KLUIS_HOME``, ``sealed/``, ``signing/``, ``CURRENT``.
+
+    Whoever may write these folders may swap the sealed store's generation, the signing key or
+    the keys folder itself, so they are checked like key files are: group- or world-writable
+    is refused. (``releases/`` is shared with the API's user by design and not checked here.)
+    """
+    sealed_current = settings.sealed_dir / "CURRENT"
+    for path, fix in (
+        (settings.home, "chmod 700"),
+        (settings.sealed_dir, "chmod 700"),
+        (settings.signing_dir, "chmod 700"),
+        (sealed_current, "chmod 600"),
+    ):
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise UserError(
+                "KLUIS_HOME_PERMISSIONS",
+                f"{path} can be written by group or others",
+                hint=f"{fix} {path}; only the user that runs the sealed side may write it",
+            )
+
+
 def preflight_sealed(settings: Settings) -> None:
     """What the sealed side checks before it touches data: keys present, private, generated."""
     if not settings.keys_dir.exists():
@@ -88,6 +119,7 @@ def preflight_sealed(settings: Settings) -> None:
             f"{settings.home} has no keys",
             hint="run `kluis init` first (or set KLUIS_HOME to an initialised folder)",
         )
+    check_state_permissions(settings)
     check_key_permissions(settings.keys_dir)
     check_no_placeholder_secrets(settings.keys_dir)
     release_log.load_signer(settings.signing_dir)  # refuses a group/world-readable signing key
@@ -118,7 +150,47 @@ def ingest(
             )
         limits = dataclasses.replace(DEFAULT_LIMITS, duckdb_memory_limit=limit)
     store = sealed_store(settings, limits)
-    return store.ingest(batch_dir, quarantine=quarantine, progress=progress)
+    _require_writable(settings.sealed_dir)
+    with _home_errors(settings.home):
+        return store.ingest(batch_dir, quarantine=quarantine, progress=progress)
+
+
+def _require_writable(folder: Path) -> None:
+    """Fail fast, naming the folder, where a command could not write its result.
+
+    A probe file is the only test that holds for every user: ``os.access`` answers for the
+    real uid only, and root passes permission bits that a read-only mount still refuses.
+    """
+    target = folder
+    while not target.exists() and target != target.parent:
+        target = target.parent  # the folder does not exist yet: its creation is the write
+    with _home_errors(target):
+        if not target.is_dir():
+            raise UserError(
+                "HOME_NOT_A_FOLDER",
+                f"{target} is not a folder",
+                hint="set KLUIS_HOME to a folder (run `kluis init` to create one)",
+            )
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".kluis-write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+
+
+@contextmanager
+def _home_errors(folder: Path) -> Iterator[None]:
+    """A permission or read-only error on a file under ``folder`` becomes a clear refusal.
+
+    Errors on other files (an unreadable input file) are left to the code that reads them.
+    """
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        where = Path(e.filename) if e.filename else folder
+        if not where.is_relative_to(folder):
+            raise
+        raise not_writable(where) from None
 
 
 def _commitment_key(settings: Settings) -> bytes:
@@ -145,8 +217,33 @@ def run(
     progress: Progress = _quiet,
 ) -> Release:
     """Compute, protect, sign and store a release for reference year ``year``."""
+    return publish(settings, (year,), policy_path, epsilon, progress, holder=f"run --year {year}")[
+        0
+    ]
+
+
+def publish(
+    settings: Settings,
+    years: Sequence[int],
+    policy_path: Path | None = None,
+    epsilon: float | None = None,
+    progress: Progress = _quiet,
+    *,
+    holder: str = "a release",
+    also: Callable[[sqlite3.Connection, Sequence[Release]], None] | None = None,
+) -> list[Release]:
+    """One release per year in ``years``: all of them stored, or none.
+
+    The indicators are computed first, for every year, without any lock (the slow part that
+    can run side by side). Deciding is serial: under the store's exclusive decision lock the
+    privacy ledger and the earlier releases are read afresh, each year is protected against
+    them (and against the years before it in this call), and all releases are saved in one
+    transaction together with ``also`` (the worker marks its request answered there). A second
+    process deciding at the same time waits, then decides against what the first one stored.
+    """
     store = sealed_store(settings)
     policy = load_policy(policy_path)
+    _require_writable(settings.release_dir)
     releases = ReleaseStore(settings.release_db)
     try:
         fingerprint = store.current_fingerprint()
@@ -156,58 +253,83 @@ def run(
                 "the sealed store is empty",
                 hint="ingest a batch with `kluis ingest DIR`",
             )
-        noise = None
         if epsilon is not None:
-            noise = _noise_source(policy, epsilon, fingerprint, releases)
+            # early, so that a spent budget is refused before the slow part; checked again
+            # under the lock, which is what counts
+            _check_budget(policy, epsilon * len(years), fingerprint, releases)
         progress("linking tables")
+        computed = []
         with open_linked(store) as linked:
-            progress(f"computing indicators for {year}")
-            agg = compute_aggregates(linked.con, linked.geography, year, linked.data_fingerprint)
+            for year in years:
+                progress(f"computing indicators for {year}")
+                agg = compute_aggregates(
+                    linked.con, linked.geography, year, linked.data_fingerprint
+                )
+                _require_covered(agg.run_report, year)
+                computed.append(agg)
             link_report = dict(linked.link_report)
-        if (
-            agg.run_report.get("vo_pupils_t", 0) == 0
-            or agg.run_report.get("vo_pupils_t_plus_1", 0) == 0
-        ):
-            # stapelen, op- en afstroom and zittenblijven follow pupils into t+1: a release without
-            # t+1 would publish zeros that look like real figures
-            raise UserError(
-                "RUN_YEAR_NOT_COVERED",
-                f"the data hold no vo enrolment for {year}/{str(year + 1)[-2:]} or for "
-                f"{year + 1}/{str(year + 2)[-2:]}, which the transition indicators need",
-                hint="choose a reference year T whose year T+1 was ingested too",
+        signer = release_log.load_signer(settings.signing_dir)
+        commitment_key = _commitment_key(settings)
+        with decision_lock(settings.release_db, f"kluis {holder}", waiting=progress):
+            made: list[Release] = []
+            for agg in computed:
+                year = agg.schooljaar
+                noise = None
+                if epsilon is not None:
+                    spent_here = epsilon * len(made)
+                    _check_budget(policy, epsilon + spent_here, agg.data_fingerprint, releases)
+                    noise = _noise_source(policy, epsilon)
+                # earlier releases of this year enter the audit (figures, statuses, pooling map,
+                # each under its own policy); last year's steer the choice of complementary
+                # cells towards those withheld then too (stable statuses). Read under the lock:
+                # what another process stored a moment ago counts.
+                prior = releases.earlier_releases((year, year - 1), agg.data_fingerprint)
+                prior += [EarlierRelease.of(r) for r in made if r.schooljaar in (year, year - 1)]
+                progress(f"disclosure control for {year}")
+                draft = protect(agg, policy, prior=prior, noise=noise)
+                created_at = datetime.now(UTC).isoformat(timespec="microseconds")
+                made.append(
+                    release_log.seal(
+                        draft,
+                        release_id=_release_id(year, created_at, agg.data_fingerprint, epsilon),
+                        created_at=created_at,
+                        data_fingerprint=agg.data_fingerprint,
+                        geography_fingerprint=agg.geography.fingerprint(),
+                        code_version=__version__,
+                        run_report={**link_report, **dict(agg.run_report)},
+                        signer=signer,
+                        commitment_key=commitment_key,
+                    )
+                )
+            progress("storing " + ("release" if len(made) == 1 else f"{len(made)} releases"))
+            releases.save_all(
+                made,
+                epsilon_spent=epsilon,
+                also=None if also is None else (lambda con: also(con, made)),
             )
-        # earlier releases of this year enter the audit (figures, statuses, pooling map, each
-        # under its own policy); last year's steer the choice of complementary cells towards
-        # those withheld then too (stable statuses)
-        prior = releases.earlier_releases((year, year - 1), fingerprint)
-        progress("disclosure control")
-        draft = protect(agg, policy, prior=prior, noise=noise)
-        created_at = datetime.now(UTC).isoformat(timespec="microseconds")
-        release = release_log.seal(
-            draft,
-            release_id=_release_id(year, created_at, fingerprint, epsilon),
-            created_at=created_at,
-            data_fingerprint=agg.data_fingerprint,
-            geography_fingerprint=agg.geography.fingerprint(),
-            code_version=__version__,
-            run_report={**link_report, **dict(agg.run_report)},
-            signer=release_log.load_signer(settings.signing_dir),
-            commitment_key=_commitment_key(settings),
-        )
-        progress("storing release")
-        releases.save(release, epsilon_spent=epsilon)
-        return release
+        return made
     finally:
         releases.close()
 
 
-def _noise_source(policy: object, epsilon: float, fingerprint: str, releases: ReleaseStore):  # type: ignore[no-untyped-def]
-    from disclosure.noise import noise_for_release
+def _require_covered(run_report: Mapping[str, int], year: int) -> None:
+    # stapelen, op- en afstroom and zittenblijven follow pupils into t+1: a release without
+    # t+1 would publish zeros that look like real figures
+    if run_report.get("vo_pupils_t", 0) == 0 or run_report.get("vo_pupils_t_plus_1", 0) == 0:
+        raise UserError(
+            "RUN_YEAR_NOT_COVERED",
+            f"the data hold no vo enrolment for {year}/{str(year + 1)[-2:]} or for "
+            f"{year + 1}/{str(year + 2)[-2:]}, which the transition indicators need",
+            hint="choose a reference year T whose year T+1 was ingested too",
+        )
 
+
+def _check_budget(policy: Policy, epsilon: float, fingerprint: str, releases: ReleaseStore) -> None:
+    """Refuse ``epsilon`` more for this dataset if the ledger cannot pay for it."""
     if epsilon <= 0:
         raise UserError("DP_BAD_EPSILON", "--epsilon must be positive", hint="e.g. --epsilon 1")
     spent = releases.epsilon_spent(fingerprint)
-    limit = float(policy.dp.epsilon_limit)  # type: ignore[attr-defined]
+    limit = float(policy.dp.epsilon_limit)
     remaining = limit - spent
     if epsilon > remaining + 1e-12:
         raise PolicyRefusal(
@@ -216,6 +338,11 @@ def _noise_source(policy: object, epsilon: float, fingerprint: str, releases: Re
             f"of {limit:g} for this dataset, short by {epsilon - remaining:g}",
             hint="ask for a smaller --epsilon, or ingest a new dataset; the limit is in the policy",
         )
+
+
+def _noise_source(policy: Policy, epsilon: float):  # type: ignore[no-untyped-def]
+    from disclosure.noise import noise_for_release
+
     return noise_for_release(policy, epsilon)
 
 
@@ -294,29 +421,61 @@ def reset_home(home: Path) -> None:
 
 
 def work(
-    settings: Settings, once: bool = False, interval: float = 10.0, progress: Progress = _quiet
+    settings: Settings,
+    once: bool = False,
+    interval: float = 10.0,
+    progress: Progress = _quiet,
+    lease_seconds: float | None = None,
 ) -> list[str]:
-    """The sealed worker: answer each approved aggregate request with a new release.
+    """The sealed worker: answer each approved aggregate request with new releases.
 
     A request names an indicator, breakdown, years and gemeenten; the answer is a full release of
     each requested year through the whole disclosure pipeline, audited against every earlier
     release of that year, so what a request adds can never undo earlier protection.
+
+    The worker claims one request at a time (another worker skips it and takes the next) and
+    answers it all or nothing: every year is computed and protected before any is stored, and
+    the releases are stored in the same transaction that marks the request answered. A request
+    that cannot be answered (a year without t+1, a refusal) is marked failed with nothing
+    published. Returns the ids of the requests this worker answered.
     """
     import time
 
     from disclosure import requests as aggregate_requests
 
+    db = settings.release_db
+    lease = aggregate_requests.DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds
+    worker_id = aggregate_requests.new_worker_id()
+    preflight_sealed(settings)
+    _require_writable(settings.release_dir)
+    progress(f"worker {worker_id} started")
     answered: list[str] = []
     while True:
-        for request in aggregate_requests.approved_requests(settings.release_db):
+        while (request := aggregate_requests.claim_next(db, worker_id, lease)) is not None:
+            progress(f"request {request.id} claimed")
+
+            def answer(
+                con: sqlite3.Connection, made: Sequence[Release], rid: str = request.id
+            ) -> None:
+                aggregate_requests.answer_in(con, rid, worker_id, [r.id for r in made])
+
             try:
-                release_ids = [run(settings, year, progress=progress).id for year in request.years]
+                with aggregate_requests.keep_lease(db, request.id, worker_id, lease):
+                    made = publish(
+                        settings,
+                        request.years,
+                        progress=progress,
+                        holder=f"worker for request {request.id}",
+                        also=answer,
+                    )
             except UserError as e:
-                aggregate_requests.mark_failed(settings.release_db, request.id, e.message)
+                if e.code == "REQUEST_CLAIMED_BY_ANOTHER":
+                    progress(f"request {request.id}: another worker took it over")
+                    continue
+                aggregate_requests.mark_failed(db, request.id, e.message, worker_id)
                 progress(f"request {request.id} failed: {e.code}")
                 continue
-            aggregate_requests.mark_answered(settings.release_db, request.id, ",".join(release_ids))
-            progress(f"request {request.id} answered by {', '.join(release_ids)}")
+            progress(f"request {request.id} answered by {', '.join(r.id for r in made)}")
             answered.append(request.id)
         if once:
             return answered

@@ -29,7 +29,7 @@ def _out(
     if history is None:
         history = queue.request_history(db_path, req.id)
     return RequestOut(
-        **req.model_dump(mode="json", exclude={"release_id"}),
+        **req.model_dump(mode="json", exclude={"release_id", "worker_id", "lease_until"}),
         release_ids=req.release_ids,
         history=[RequestEventOut(**e) for e in history],
     )
@@ -70,7 +70,8 @@ def file_request(
 def list_requests(
     caller: AnyRole,
     ctx: Ctx,
-    state: Literal["pending", "approved", "rejected", "answered", "failed"] | None = None,
+    state: Literal["pending", "approved", "running", "rejected", "answered", "failed"]
+    | None = None,
 ) -> RequestList:
     """Requests you may see, oldest first: a regiocoordinator's own, everyone else's queue."""
     mine = caller.token_id if caller.gemeenten is not None else None

@@ -49,10 +49,12 @@ def test_request_lifecycle_with_history(client, as_, db):
     assert r.json()["state"] == "approved"
     assert r.json()["decision_reason"] == "valt binnen het beleid"
 
-    # the sealed worker picks it up and answers it with a release
+    # the sealed worker claims it and answers it with a release
     assert req["id"] in {a.id for a in queue.approved_requests(db)}
-    queue.mark_answered(db, req["id"], RELEASE_ID)
+    claimed = queue.claim_next(db, "w-life", request_id=req["id"])
+    assert claimed is not None and claimed.state == "running" and claimed.worker_id == "w-life"
     assert req["id"] not in {a.id for a in queue.approved_requests(db)}
+    queue.mark_answered(db, req["id"], RELEASE_ID, "w-life")
 
     done = client.get(f"/requests/{req['id']}", headers=as_("heerlen")).json()
     assert done["state"] == "answered" and done["release_ids"] == [RELEASE_ID]
@@ -60,12 +62,14 @@ def test_request_lifecycle_with_history(client, as_, db):
     assert [(e["from_state"], e["to_state"]) for e in hist] == [
         (None, "pending"),
         ("pending", "approved"),
-        ("approved", "answered"),
+        ("approved", "running"),
+        ("running", "answered"),
     ]
     listed = client.get("/requests", params={"state": "answered"}, headers=as_("heerlen"))
     assert next(i for i in listed.json()["items"] if i["id"] == req["id"])["history"] == hist
     checker_id = client.get("/me", headers=as_("outputchecker")).json()["token_id"]
-    assert [e["actor"] for e in hist] == [req["requester_token_id"], checker_id, "worker"]
+    worker = "worker:w-life"
+    assert [e["actor"] for e in hist] == [req["requester_token_id"], checker_id, worker, worker]
 
 
 def test_reject_and_fail_paths(client, as_, db):
@@ -76,8 +80,9 @@ def test_reject_and_fail_paths(client, as_, db):
         json={"decision": "reject", "reason": "te fijnmazig"},
     )
     assert r.json()["state"] == "rejected"
+    assert queue.claim_next(db, "w-rej", request_id=rejected) is None
     with pytest.raises(UserError) as exc:
-        queue.mark_answered(db, rejected, RELEASE_ID)
+        queue.mark_answered(db, rejected, RELEASE_ID, "w-rej")
     assert exc.value.code == "REQUEST_WRONG_STATE"
 
     failing = file(client, as_).json()["id"]
@@ -86,7 +91,8 @@ def test_reject_and_fail_paths(client, as_, db):
         headers=as_("outputchecker"),
         json={"decision": "approve", "reason": "ok"},
     )
-    queue.mark_failed(db, failing, "PRIVACY_BUDGET_EXHAUSTED: the budget is spent")
+    assert queue.claim_next(db, "w-fail", request_id=failing) is not None
+    queue.mark_failed(db, failing, "PRIVACY_BUDGET_EXHAUSTED: the budget is spent", "w-fail")
     got = client.get(f"/requests/{failing}", headers=as_("heerlen")).json()
     assert got["state"] == "failed" and got["failure_reason"].startswith("PRIVACY_BUDGET")
 
@@ -165,7 +171,8 @@ def test_a_multi_year_request_is_answered_by_one_release_per_year(client, as_, d
         headers=as_("outputchecker"),
         json={"decision": "approve", "reason": "ok"},
     )
-    queue.mark_answered(db, rid, f"{RELEASE_ID},{second}")  # the worker's form
+    assert queue.claim_next(db, "w-multi", request_id=rid) is not None
+    queue.mark_answered(db, rid, f"{RELEASE_ID},{second}", "w-multi")  # the worker's form
     got = client.get(f"/requests/{rid}", headers=as_("heerlen")).json()
     assert got["release_ids"] == [RELEASE_ID, second]
 
@@ -177,8 +184,9 @@ def test_answering_needs_a_stored_release(client, as_, db):
         headers=as_("outputchecker"),
         json={"decision": "approve", "reason": "ok"},
     )
+    assert queue.claim_next(db, "w-none", request_id=rid) is not None
     with pytest.raises(UserError) as exc:
-        queue.mark_answered(db, rid, "rel-that-does-not-exist")
+        queue.mark_answered(db, rid, "rel-that-does-not-exist", "w-none")
     assert exc.value.code == "RELEASE_NOT_FOUND"
 
 
@@ -202,7 +210,9 @@ def _release_q():
     return build_release("rel-q")
 
 
-OPS = st.lists(st.sampled_from(["approve", "reject", "answer", "fail"]), min_size=0, max_size=6)
+OPS = st.lists(
+    st.sampled_from(["approve", "reject", "claim", "answer", "fail"]), min_size=0, max_size=7
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -218,10 +228,13 @@ def test_history_is_a_chain_ending_in_the_current_state(tmp_path_factory, ops):
         try:
             if op in ("approve", "reject"):
                 queue.decide_request(db, rid, "tok_chk", op == "approve", "reden")
+            elif op == "claim":
+                if queue.claim_next(db, "w1", request_id=rid) is None:
+                    continue
             elif op == "answer":
-                queue.mark_answered(db, rid, "rel-q")
+                queue.mark_answered(db, rid, "rel-q", "w1")
             else:
-                queue.mark_failed(db, rid, "reden")
+                queue.mark_failed(db, rid, "reden", "w1")
             changes += 1
         except UserError as exc:
             assert exc.code == "REQUEST_WRONG_STATE"
