@@ -40,9 +40,9 @@ LABEL_RIGHT = 242  # wijk names are right-aligned against the plot
 PLOT_X0 = 252
 PLOT_X1 = 640
 LEGEND_H = 40
-ROW_H = 22
-GROUP_HEAD_H = 18
-BAR_H = 13
+ROW_H = 19
+GROUP_HEAD_H = 16
+BAR_H = 12
 AXIS_H = 30
 LABEL_CHARS = 40  # about 250 px of 12 px Liberation Sans
 

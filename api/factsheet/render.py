@@ -32,7 +32,7 @@ from kansenkluis.config import GEO_ATTRIBUTION
 from kansenkluis.domain import LAND_CODE, TOTAAL, CellStatus, GeoLevel, IndicatorId
 from kansenkluis.errors import InternalError, UserError
 
-from . import charts
+from . import charts, maps
 from .sentences import (
     TE_WEINIG,
     format_count,
@@ -292,6 +292,10 @@ class Sectie:
     regio_leden: tuple[str, ...] = ()
     grafiek: Markup = field(default_factory=Markup)
     ontbreekt: str = ""
+    #: the wijk map of all breakdowns (empty for a gemeente outside the shipped geography)
+    kaart: Markup = field(default_factory=Markup)
+    #: said under the map when release wijken are missing from the 2025 geography
+    kaart_noot: str = ""
 
 
 def _published(cell: ReleaseCell | None) -> float | None:
@@ -597,7 +601,12 @@ def build_regio_sectie(
 
 
 def build_secties(
-    index: ReleaseIndex, gemeentecode: str, gemeente: str, indicators: Sequence[IndicatorSpec]
+    index: ReleaseIndex,
+    gemeentecode: str,
+    gemeente: str,
+    indicators: Sequence[IndicatorSpec],
+    *,
+    kaarten: bool = True,
 ) -> list[Sectie]:
     t = index.release.schooljaar
     secties: list[Sectie] = []
@@ -610,6 +619,9 @@ def build_secties(
         ]
         if all(r.ontbreekt for r in reeksen):
             reeksen = []
+        kaart, noot = (
+            build_kaart(spec, reeksen, gemeentecode, gemeente) if kaarten else (Markup(), "")
+        )
         secties.append(
             Sectie(
                 spec=spec,
@@ -617,9 +629,68 @@ def build_secties(
                 cohort=cohort_text(spec.id, t),
                 reeksen=tuple(reeksen),
                 ontbreekt="" if reeksen else missing_sentence(spec.naam),
+                kaart=kaart,
+                kaart_noot=noot,
             )
         )
     return secties
+
+
+def build_kaart(
+    spec: IndicatorSpec,
+    reeksen: Sequence[Reeks],
+    gemeentecode: str,
+    gemeente: str,
+    *,
+    interactive: bool = False,
+    map_id: str | None = None,
+    width: float = 720.0,
+) -> tuple[Markup, str]:
+    """One map figure for an indicator: a map per breakdown, one shared set of classes."""
+    shown = [r for r in reeksen if not r.ontbreekt]
+    if not shown:
+        return Markup(), ""
+    panels: list[maps.Paneel] = []
+    off_map = 0
+    for reeks in shown:
+        areas, missing = maps.wijk_gebieden(gemeentecode, reeks.rijen)
+        off_map = max(off_map, missing)
+        panels.append(
+            maps.Paneel(
+                titel=capitalise(BREAKDOWN_SHORT.get(reeks.breakdown) or reeks.label)
+                if len(shown) > 1
+                else "",
+                gebieden=tuple(areas),
+                referenties=(
+                    charts.Reference(f"Gemeente {gemeente}", _published(reeks.gemeente)),
+                    charts.Reference("Nederland", _published(reeks.land)),
+                ),
+            )
+        )
+    classes = maps.klassen([a.percentage for p in panels for a in p.gebieden])
+    naam = spec.naam
+    map_id = map_id or f"kaart-{spec.id.value}"
+    if len(shown) == 1 and shown[0].breakdown != TOTAAL:
+        naam = f"{naam} ({shown[0].label.lower()})"
+    kaart = maps.wijk_map(
+        map_id,
+        f"Kaart: {naam} per wijk in {gemeente}",
+        maps.map_desc(naam, gemeente, panels, classes),
+        gemeentecode,
+        panels,
+        classes,
+        interactive=interactive,
+        width=width,
+        legend_below=interactive,
+    )
+    noot = (
+        f"{off_map} {'wijk' if off_map == 1 else 'wijken'} uit deze release "
+        f"{'staat' if off_map == 1 else 'staan'} niet op de kaart van 2025 (andere wijkindeling); "
+        "de tabel geeft hun cijfers."
+        if off_map and kaart
+        else ""
+    )
+    return kaart, noot
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -726,6 +797,8 @@ class Kolom:
     subkop: str
     reeks: Reeks
     top: float
+    kaart: Markup = field(default_factory=Markup)
+    kaart_noot: str = ""
 
     @cached_property
     def per_wijk(self) -> dict[str, WijkRij]:
@@ -754,7 +827,7 @@ def render_comparison_html(
     specs = selected_indicators(indicators)
     index = ReleaseIndex(release)
     gemeente = require_gemeente(index, gemeentecode)
-    secties = build_secties(index, gemeentecode, gemeente, specs)
+    secties = build_secties(index, gemeentecode, gemeente, specs, kaarten=False)
     kolommen: list[Kolom] = []
     for sectie in secties:
         for reeks in sectie.reeksen:
@@ -765,13 +838,25 @@ def render_comparison_html(
                 _published(reeks.land),
             ]
             top, _ = charts.axis_max(values)
+            key = f"{reeks.spec.id.value}-{reeks.breakdown}"
+            kaart, noot = build_kaart(
+                reeks.spec,
+                [reeks],
+                gemeentecode,
+                gemeente,
+                interactive=True,
+                map_id=f"kaart-{key}",
+                width=520.0,
+            )
             kolommen.append(
                 Kolom(
-                    key=f"{reeks.spec.id.value}-{reeks.breakdown}",
+                    key=key,
                     kop=capitalise(reeks.spec.naam),
                     subkop=BREAKDOWN_SHORT.get(reeks.breakdown, reeks.breakdown),
                     reeks=reeks,
                     top=top,
+                    kaart=kaart,
+                    kaart_noot=noot,
                 )
             )
     wijken: dict[str, str] = {}

@@ -159,7 +159,7 @@ def test_factsheet_shows_sentences_and_charts(page_at) -> None:  # type: ignore[
     ) in text
     assert "De regio Zuid-Limburg laat een gemiddelde zien van 41,2%" in text
 
-    chart = page.locator('#heroverweging svg[role="img"]')
+    chart = page.locator('#heroverweging svg.grafiek[role="img"]')
     assert chart.count() == 1
     box = chart.bounding_box()
     assert box and box["width"] > 400 and box["height"] > 150
@@ -179,7 +179,8 @@ def test_factsheet_shows_sentences_and_charts(page_at) -> None:  # type: ignore[
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     page.locator("#heroverweging details").first.evaluate("el => el.open = false")
     bottom = page.eval_on_selector(
-        "#heroverweging figure", "el => el.getBoundingClientRect().bottom + window.scrollY"
+        "#heroverweging figure:not(.kaartfiguur)",
+        "el => el.getBoundingClientRect().bottom + window.scrollY",
     )
     page.screenshot(
         path=str(DOCS_IMG / "factsheet.png"),
@@ -260,3 +261,72 @@ def test_comparison_sorts_filters_and_compares(page_at) -> None:  # type: ignore
         full_page=True,
         clip={"x": 0, "y": 0, "width": 1500, "height": bottom + 40},
     )
+
+
+# --- maps ------------------------------------------------------------------------------------
+
+_AREAS = """svg => Array.from(svg.querySelectorAll('path.gebied')).map(a => ({
+    code: a.getAttribute('data-code'),
+    wijken: a.getAttribute('data-wijken').split(';'),
+    klasse: a.getAttribute('data-klasse'),
+    status: a.getAttribute('data-status'),
+    fill: getComputedStyle(a).fill,
+    box: a.getBoundingClientRect().width * a.getBoundingClientRect().height,
+}))"""
+_LEGEND = """svg => Object.fromEntries(Array.from(svg.querySelectorAll('rect.klasse')).map(
+    r => [r.getAttribute('data-klasse'), getComputedStyle(r).fill]))"""
+
+
+def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at) -> None:  # type: ignore[no-untyped-def]
+    page = page_at("factsheet.html")
+    svg = page.locator("#heroverweging svg.kaart")
+    assert svg.count() == 1 and svg.is_visible()
+    areas = svg.evaluate(_AREAS)
+    legend = svg.evaluate(_LEGEND)
+    drawn = sorted(code for a in areas for code in a["wijken"])
+    assert drawn == sorted(FIXTURE.heerlen_geography())
+    assert all(a["box"] > 0 for a in areas), "every area is painted with a size"
+    for area in areas:
+        if area["klasse"]:
+            assert area["fill"] == legend[area["klasse"]], area["code"]
+        elif area["status"] != "missing":
+            # withheld: a hatch pattern, never a class colour
+            assert area["fill"].startswith("url("), area["code"]
+            assert area["fill"] not in legend.values()
+    assert {a["status"] for a in areas} >= {"suppressed_primary", "suppressed_secondary"}
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    page.locator("#heroverweging figure.kaartfiguur").screenshot(path=str(DOCS_IMG / "kaart.png"))
+
+
+def test_comparison_map_and_table_light_up_together(page_at) -> None:  # type: ignore[no-untyped-def]
+    page = page_at("vergelijk.html", width=1500, height=1100)
+    figure = page.locator('figure[data-kaart="heroverweging-totaal"]')
+    assert figure.is_visible()
+    assert page.locator('figure[data-kaart="opstroom-vmbo"]').is_hidden()
+
+    # Keyboard: from the map chooser, Tab reaches the first wijk of the map.
+    page.locator("#kaartkeuze").focus()
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('data-wijken')")
+    assert focused, "Tab lands on a map area"
+    lit = page.eval_on_selector_all(
+        "#vergelijking tbody tr.uitgelicht", "rows => rows.map(r => r.dataset.code)"
+    )
+    assert sorted(lit) == sorted(c for c in focused.split(";") if c in FIXTURE.WIJKEN)
+
+    # Focus on a table row lights up its wijkgroep on the map.
+    page.locator('tr[data-code="WK091712"] th').focus()
+    group = figure.locator('path.gebied[data-code="WG091701"]')
+    assert "uitgelicht" in (group.get_attribute("class") or "")
+    assert figure.locator("path.markering").get_attribute("d") == group.get_attribute("d")
+    lit = page.eval_on_selector_all(
+        "#vergelijking tbody tr.uitgelicht", "rows => rows.map(r => r.dataset.code)"
+    )
+    assert sorted(lit) == ["WK091711", "WK091712"]
+
+    # Hover on the map lights up the row; the chooser switches the map.
+    figure.locator('path.gebied[data-code="WK091710"]').hover()
+    assert "uitgelicht" in (page.locator('tr[data-code="WK091710"]').get_attribute("class") or "")
+    page.locator("#kaartkeuze").select_option("opstroom-havo")
+    assert page.locator('figure[data-kaart="opstroom-havo"]').is_visible()
+    assert figure.is_hidden()

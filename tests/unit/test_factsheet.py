@@ -19,6 +19,7 @@ import pytest
 
 from api.factsheet import STATIC_DIR, factsheet_csp, render_comparison, render_factsheet
 from api.factsheet.charts import PALETTE, contrast_ratio
+from api.factsheet.maps import CLASS_COLOURS, MISSING
 from disclosure.release import DPParams, PoolingGroup, Release, ReleaseCell
 from kansenkluis.config import GEO_ATTRIBUTION
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
@@ -276,6 +277,13 @@ def heerlen_release(*, dp: bool = False, wijknaam: dict[str, str] | None = None)
     )
 
 
+def heerlen_geography() -> tuple[str, ...]:
+    """All 23 wijken of Heerlen in the shipped 2025 geography (the release has cells for 8)."""
+    from api.factsheet.geo import geography
+
+    return geography().wijken_of(HEERLEN)
+
+
 def text_of(markup: str) -> str:
     """Visible text with tags removed and whitespace collapsed, for sentence look-ups."""
     no_tags = re.sub(r"<[^>]+>", " ", markup)
@@ -354,14 +362,22 @@ def test_other_gemeenten_never_show(factsheet: str) -> None:
     assert "99,9" not in factsheet
 
 
+CHART = 'class="grafiek"'
+MAP = 'class="kaart"'
+
+
 def _svgs(page: str) -> list[str]:
     return re.findall(r"<svg\b.*?</svg>", page, re.S)
 
 
 def test_every_indicator_has_an_accessible_chart_and_a_table(factsheet: str) -> None:
-    charts = [s for s in _svgs(factsheet) if 'role="img"' in s]
+    charts = [s for s in _svgs(factsheet) if 'role="img"' in s and 'class="grafiek"' in s]
     # 7 wijk indicators with 11 breakdown charts (zittenblijven vwo missing) + 1 region chart
     assert len(charts) == 12
+    # and one map per wijk indicator (its breakdowns side by side)
+    maps = [s for s in _svgs(factsheet) if 'role="img"' in s and 'class="kaart"' in s]
+    assert len(maps) == 7
+    charts += maps
     for svg in charts:
         root = ET.fromstring(svg)
         ns = "{http://www.w3.org/2000/svg}"
@@ -372,7 +388,7 @@ def test_every_indicator_has_an_accessible_chart_and_a_table(factsheet: str) -> 
 
 
 def test_charts_show_withheld_and_pooled_wijken(factsheet: str) -> None:
-    chart = next(s for s in _svgs(_section(factsheet, "heroverweging")) if 'role="img"' in s)
+    chart = next(s for s in _svgs(_section(factsheet, "heroverweging")) if CHART in s)
     text = text_of(chart)
     assert "te weinig leerlingen om te publiceren" in text
     assert "niet gepubliceerd (bescherming kleine aantallen)" in text
@@ -391,7 +407,7 @@ def test_charts_show_withheld_and_pooled_wijken(factsheet: str) -> None:
 
 
 def test_chart_bars_are_ordered_highest_first(factsheet: str) -> None:
-    chart = next(s for s in _svgs(_section(factsheet, "heroverweging")) if 'role="img"' in s)
+    chart = next(s for s in _svgs(_section(factsheet, "heroverweging")) if CHART in s)
     shown = [p for p in re.findall(r">(\d+,\d)%<", chart)]
     values = [float(p.replace(",", ".")) for p in shown]
     assert values == sorted(values, reverse=True)
@@ -401,6 +417,9 @@ def test_chart_bars_are_ordered_highest_first(factsheet: str) -> None:
 def test_chart_colours_have_enough_contrast(factsheet: str) -> None:
     colours = set(re.findall(r'(?:fill|stroke)="(#[0-9a-fA-F]{6})"', factsheet))
     colours.discard("#ffffff")  # the background itself (stripes in the wijkgroep hatch)
+    # Map areas are filled with class colours (ordered in lightness: tests/unit/test_maps.py)
+    # and light grey; they carry no text, and the legend and table name every figure.
+    colours -= CLASS_COLOURS | {MISSING}
     assert colours, "no colours found"
     for colour in colours | set(PALETTE):
         assert contrast_ratio(colour) >= 4.5, colour

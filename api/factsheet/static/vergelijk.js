@@ -163,3 +163,109 @@
   });
   announce();
 })();
+
+// The wijk map next to the table: choose which column it shows, and light up a wijk in both
+// when it is pointed at (mouse) or focused (keyboard) in either.
+(function () {
+  "use strict";
+
+  var panel = document.querySelector(".kaartpaneel");
+  var table = document.getElementById("vergelijking");
+  if (!panel || !table) {
+    return;
+  }
+  var figures = Array.prototype.slice.call(panel.querySelectorAll("figure[data-kaart]"));
+  var choice = document.getElementById("kaartkeuze");
+  var field = document.getElementById("kaartkeuze-veld");
+
+  function show(key) {
+    figures.forEach(function (figure) {
+      figure.hidden = figure.getAttribute("data-kaart") !== key;
+    });
+  }
+
+  function visibleFigure() {
+    for (var i = 0; i < figures.length; i++) {
+      if (!figures[i].hidden) {
+        return figures[i];
+      }
+    }
+    return null;
+  }
+
+  function rowsOf(area) {
+    var codes = area.getAttribute("data-wijken").split(";");
+    return codes.map(function (code) {
+      return table.querySelector('tbody tr[data-code="' + code + '"]');
+    }).filter(function (row) { return row !== null; });
+  }
+
+  function areaOf(code) {
+    var figure = visibleFigure();
+    if (!figure) {
+      return null;
+    }
+    var areas = figure.querySelectorAll("path.gebied");
+    for (var i = 0; i < areas.length; i++) {
+      if (areas[i].getAttribute("data-wijken").split(";").indexOf(code) !== -1) {
+        return areas[i];
+      }
+    }
+    return null;
+  }
+
+  function clear() {
+    Array.prototype.forEach.call(table.querySelectorAll("tr.uitgelicht"), function (row) {
+      row.classList.remove("uitgelicht");
+    });
+    Array.prototype.forEach.call(panel.querySelectorAll("path.gebied.uitgelicht"), function (a) {
+      a.classList.remove("uitgelicht");
+    });
+    Array.prototype.forEach.call(panel.querySelectorAll("path.markering"), function (m) {
+      m.removeAttribute("d");
+    });
+  }
+
+  function light(area) {
+    clear();
+    if (!area) {
+      return;
+    }
+    area.classList.add("uitgelicht");
+    var marker = area.ownerSVGElement.querySelector("path.markering");
+    if (marker) {
+      marker.setAttribute("d", area.getAttribute("d"));
+    }
+    rowsOf(area).forEach(function (row) { row.classList.add("uitgelicht"); });
+  }
+
+  figures.forEach(function (figure) {
+    Array.prototype.forEach.call(figure.querySelectorAll("path.gebied"), function (area) {
+      area.addEventListener("mouseenter", function () { light(area); });
+      area.addEventListener("focus", function () { light(area); });
+      area.addEventListener("mouseleave", clear);
+      area.addEventListener("blur", clear);
+    });
+  });
+  Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+    var code = row.getAttribute("data-code");
+    function on() {
+      var area = areaOf(code);
+      light(area);
+      row.classList.add("uitgelicht");
+    }
+    row.addEventListener("mouseenter", on);
+    row.addEventListener("focusin", on);
+    row.addEventListener("mouseleave", clear);
+    row.addEventListener("focusout", clear);
+  });
+
+  if (choice && figures.length > 1) {
+    field.hidden = false;
+    choice.addEventListener("change", function () {
+      clear();
+      show(choice.value);
+    });
+    show(choice.value);
+  }
+})();
