@@ -1,6 +1,7 @@
 """``kluis demo``: the whole chain on synthetic data in a fresh KLUIS_HOME.
 
-synth -> init -> ingest -> run (two reference years) -> export -> audit verify -> factsheets.
+synth -> init -> ingest -> run (three consecutive reference years, so that the factsheets carry
+trends) -> export -> audit verify -> factsheets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from rich.table import Table
 from kansenkluis.config import Settings
 from kansenkluis.errors import InternalError
 
-DEMO_YEARS = (2021, 2022)
+#: Three consecutive reference years: the synthetic world holds school years 2018-2023, so each
+#: has its t+1 (the transition indicators and stapelen need the year after).
+DEMO_YEARS = (2020, 2021, 2022)
 #: gemeenten whose factsheets the national demo writes (the small demo writes all of its own)
 NATIONAL_FACTSHEETS = ("GM0917", "GM1883", "GM0363", "GM0014", "GM0344")
 
