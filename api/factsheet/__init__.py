@@ -10,6 +10,7 @@ comparison page, which loads ``/static/factsheet.css``, ``/static/vergelijk.css`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from disclosure.release import Release
@@ -22,27 +23,46 @@ from .render import (
     render_comparison_html,
     render_factsheet_html,
 )
+from .trends import Jaar, jaar_of_release, load_history
 
-__all__ = ["STATIC_DIR", "factsheet_csp", "render_comparison", "render_factsheet"]
+__all__ = [
+    "STATIC_DIR",
+    "Jaar",
+    "factsheet_csp",
+    "jaar_of_release",
+    "load_history",
+    "render_comparison",
+    "render_factsheet",
+]
 
 
-def render_factsheet(release: Release, gemeentecode: str, fmt: Literal["html", "pdf"]) -> bytes:
+def render_factsheet(
+    release: Release,
+    gemeentecode: str,
+    fmt: Literal["html", "pdf"],
+    history: Sequence[Jaar] = (),
+) -> bytes:
     """The factsheet of one gemeente as UTF-8 HTML or as PDF bytes.
 
-    Raises ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente without cells in the release.
+    ``history`` is the gemeente's figures per school year (``load_history``); with two or more
+    school years every indicator gets its trend. Raises ``UserError("GEMEENTE_NOT_FOUND")`` for
+    a gemeente without cells in the release.
     """
     if fmt not in ("html", "pdf"):
         raise UsageError("FACTSHEET_FORMAT", "unknown factsheet format", hint="use html or pdf")
-    html = render_factsheet_html(release, gemeentecode)
+    html = render_factsheet_html(release, gemeentecode, history)
     return html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
 
 
 def render_comparison(
-    release: Release, gemeentecode: str, indicators: list[str] | None = None
+    release: Release,
+    gemeentecode: str,
+    indicators: list[str] | None = None,
+    history: Sequence[Jaar] = (),
 ) -> str:
     """The comparison page of one gemeente's wijken for the chosen indicators (None: all).
 
     Raises ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente without cells in the release and
     ``UserError("INDICATOR_NOT_FOUND")`` for an unknown indicator id.
     """
-    return render_comparison_html(release, gemeentecode, indicators)
+    return render_comparison_html(release, gemeentecode, indicators, history)

@@ -464,3 +464,156 @@ def hatch_defs(pattern_id: str = "arcering") -> Markup:
         '<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" aria-hidden="true" '
         f'focusable="false" class="defs"><defs>{_hatch(pattern_id)}</defs></svg>'
     )
+
+
+# --- trend chart (a gemeente against the nation over school years) -------------------------
+
+
+@dataclass(frozen=True)
+class TrendLijn:
+    """One line of a trend panel: a value per school year, None for a gap."""
+
+    label: str
+    values: tuple[float | None, ...]
+    colour: str
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class TrendPaneel:
+    titel: str
+    jaren: tuple[str, ...]
+    lijnen: tuple[TrendLijn, ...]
+
+
+TREND_PANEL_H = 135.0
+TREND_PER_ROW = 3
+
+
+def _trend_panel(x0: float, y0: float, w: float, panel: TrendPaneel) -> list[str]:
+    parts: list[str] = []
+    if panel.titel:
+        parts.append(_text(x0, y0 + 12, _truncate(panel.titel, 38), font_weight="bold"))
+        y0 += 18
+    top, step = axis_max([v for line in panel.lijnen for v in line.values])
+    plot_x0, plot_x1 = x0 + 30, x0 + w - 22
+    plot_y0, plot_y1 = y0 + 12, y0 + TREND_PANEL_H - 40
+    n = len(panel.jaren)
+
+    def x_of(i: int) -> float:
+        return plot_x0 + (plot_x1 - plot_x0) * (i + 0.5) / n
+
+    def y_of(v: float) -> float:
+        return plot_y1 - (plot_y1 - plot_y0) * min(max(v, 0.0), top) / top
+
+    tick = 0.0
+    while tick <= top + 1e-9:
+        y = y_of(tick)
+        parts.append(
+            f'<line x1="{_fmt(plot_x0)}" y1="{_fmt(y)}" x2="{_fmt(plot_x1)}" y2="{_fmt(y)}" '
+            f'stroke="{GRID}" stroke-width="0.4"/>'
+        )
+        parts.append(
+            _text(
+                plot_x0 - 4,
+                y + 4,
+                f"{format_percentage(tick).removesuffix(',0')}%",
+                text_anchor="end",
+                font_size=9.5,
+                fill=MUTED,
+            )
+        )
+        tick += step * 2 if top / step > 4 else step
+    for i, jaar in enumerate(panel.jaren):
+        parts.append(
+            _text(x_of(i), plot_y1 + 15, jaar, text_anchor="middle", font_size=10, fill=MUTED)
+        )
+    # Lines, broken where a year has no published figure; labels above the higher point of a
+    # year and below the lower, so that two lines close together keep readable labels.
+    for line in panel.lijnen:
+        segment: list[str] = []
+        for i, v in enumerate((*line.values, None)):
+            if v is not None:
+                segment.append(f"{_fmt(x_of(i))},{_fmt(y_of(v))}")
+                continue
+            if len(segment) > 1:
+                dash = ' stroke-dasharray="5 3"' if line.dashed else ""
+                parts.append(
+                    f'<polyline points="{" ".join(segment)}" fill="none" stroke="{line.colour}" '
+                    f'stroke-width="{1.8 if line.dashed else 2.5}"{dash}/>'
+                )
+            segment = []
+    for i in range(n):
+        present = [(line, line.values[i]) for line in panel.lijnen if line.values[i] is not None]
+        ranked = sorted(present, key=lambda lv: -(lv[1] or 0.0))
+        for rank, (line, v) in enumerate(ranked):
+            assert v is not None
+            x, y = x_of(i), y_of(v)
+            if line.dashed:
+                parts.append(
+                    f'<rect x="{_fmt(x - 3.5)}" y="{_fmt(y - 3.5)}" width="7" height="7" '
+                    f'fill="{line.colour}"/>'
+                )
+            else:
+                parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="4" fill="{line.colour}"/>')
+            label_y = y - 8 if rank == 0 else y + 16
+            text = format_percentage(v)
+            parts.append(
+                _haloed(x - len(text) * 2.9, label_y, text, font_size=10, fill=line.colour)
+            )
+        # A year without a published figure: a dash in the line's colour at the top of the plot.
+        missing = [line for line in panel.lijnen if line.values[i] is None]
+        for k, line in enumerate(missing):
+            parts.append(
+                _text(
+                    x_of(i) + (k - (len(missing) - 1) / 2) * 12,
+                    plot_y0 + 2,
+                    "–",
+                    text_anchor="middle",
+                    font_size=12,
+                    font_weight="bold",
+                    fill=line.colour,
+                )
+            )
+    return parts
+
+
+def trend_chart(
+    chart_id: str,
+    title: str,
+    desc: str,
+    panels: Sequence[TrendPaneel],
+    width: float = WIDTH,
+) -> Markup:
+    """Small line charts, one per panel (breakdown), up to three in a row; values labelled."""
+    if not panels:
+        return Markup("")
+    legend = ['<g class="legenda">']
+    x = 0.0
+    for line in panels[0].lijnen:
+        dash = ' stroke-dasharray="5 3"' if line.dashed else ""
+        legend.append(
+            f'<line x1="{_fmt(x)}" y1="10" x2="{_fmt(x + 22)}" y2="10" stroke="{line.colour}" '
+            f'stroke-width="{1.8 if line.dashed else 2.5}"{dash}/>'
+        )
+        legend.append(_text(x + 28, 14, line.label))
+        x += 28 + len(line.label) * 6.6 + 18
+    legend.append(_text(x, 14, "– : niet gepubliceerd", fill=MUTED, font_size=11))
+    legend.append("</g>")
+    per_row = min(TREND_PER_ROW, len(panels))
+    gap = 14.0
+    panel_w = (width - gap * (per_row - 1)) / per_row
+    panel_h = TREND_PANEL_H + (18 if any(p.titel for p in panels) else 0)
+    body: list[str] = []
+    y = 26.0
+    for i, panel in enumerate(panels):
+        col, row = i % per_row, i // per_row
+        body += _trend_panel(col * (panel_w + gap), y + row * panel_h, panel_w, panel)
+    rows = (len(panels) + per_row - 1) // per_row
+    height = y + rows * panel_h - 10
+    svg = (
+        _open_svg(chart_id, height, title, desc, width).replace('class="grafiek"', 'class="trend"')
+        + "".join(legend + body)
+        + "</svg>"
+    )
+    return Markup(svg)  # noqa: S704 - text escaped

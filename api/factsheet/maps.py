@@ -439,7 +439,7 @@ def wijk_map(
         height = flow.y
     elif len(panels) == 1:
         map_w = min(400.0, width * 0.56)
-        projection = geo.Projection.fit(bbox, map_w, 300.0)
+        projection = geo.Projection.fit(bbox, map_w, 270.0)
         builder = geo.PathBuilder(projection)
         parts.append(_areas_svg(map_id, builder, panels[0].gebieden, classes, interactive, codes))
         flow = _Flow(x0=map_w + 16, y=16, width=width - map_w - 16, parts=parts, column=True)
@@ -448,7 +448,7 @@ def wijk_map(
     else:
         gap = 12.0
         panel_w = (width - gap * (len(panels) - 1)) / len(panels)
-        projection = geo.Projection.fit(bbox, panel_w, 230.0)
+        projection = geo.Projection.fit(bbox, panel_w, 210.0)
         y_map = 20.0
         panel_bottom = 0.0
         for i, panel in enumerate(panels):

@@ -41,7 +41,9 @@ from .sentences import (
     missing_sentence,
     pct,
     regio_sentence,
+    trend_sentence,
 )
+from .trends import Jaar, punten
 
 GEMEENTECODE = re.compile(r"GM\d{4}")
 PACKAGE_DIR = Path(__file__).parent
@@ -296,6 +298,10 @@ class Sectie:
     kaart: Markup = field(default_factory=Markup)
     #: said under the map when release wijken are missing from the 2025 geography
     kaart_noot: str = ""
+    #: the figures over the school years (empty with one school year only)
+    trend: Markup = field(default_factory=Markup)
+    #: per breakdown (label, sentence) over the school years
+    trend_zinnen: tuple[tuple[str, str], ...] = ()
 
 
 def _published(cell: ReleaseCell | None) -> float | None:
@@ -607,12 +613,16 @@ def build_secties(
     indicators: Sequence[IndicatorSpec],
     *,
     kaarten: bool = True,
+    history: Sequence[Jaar] = (),
 ) -> list[Sectie]:
     t = index.release.schooljaar
     secties: list[Sectie] = []
     for spec in indicators:
         if GeoLevel.WIJK not in spec.levels:
-            secties.append(build_regio_sectie(index, spec, gemeentecode, gemeente, t))
+            sectie = build_regio_sectie(index, spec, gemeentecode, gemeente, t)
+            lijnen = [(r.breakdown, r.label, f"regio {r.regio_naam}") for r in sectie.regio_reeksen]
+            trend, zinnen = build_trend(spec, lijnen, GeoLevel.REGIO, history)
+            secties.append(replace(sectie, trend=trend, trend_zinnen=zinnen))
             continue
         reeksen = [
             build_reeks(index, spec, b, gemeentecode, gemeente) for b in _ordered_breakdowns(spec)
@@ -621,6 +631,12 @@ def build_secties(
             reeksen = []
         kaart, noot = (
             build_kaart(spec, reeksen, gemeentecode, gemeente) if kaarten else (Markup(), "")
+        )
+        trend, zinnen = build_trend(
+            spec,
+            [(r.breakdown, r.label, f"gemeente {gemeente}") for r in reeksen if not r.ontbreekt],
+            GeoLevel.GEMEENTE,
+            history,
         )
         secties.append(
             Sectie(
@@ -631,9 +647,59 @@ def build_secties(
                 ontbreekt="" if reeksen else missing_sentence(spec.naam),
                 kaart=kaart,
                 kaart_noot=noot,
+                trend=trend,
+                trend_zinnen=zinnen,
             )
         )
     return secties
+
+
+def build_trend(
+    spec: IndicatorSpec,
+    lijnen: Sequence[tuple[str, str, str]],
+    level: GeoLevel,
+    history: Sequence[Jaar],
+    chart_id: str | None = None,
+) -> tuple[Markup, tuple[tuple[str, str], ...]]:
+    """The trend figure and sentences of one indicator: per (breakdown, label, gebied) a panel
+    with the gemeente (or region) against the nation. Nothing with fewer than two school years."""
+    if len({j.schooljaar for j in history}) < 2 or not lijnen:
+        return Markup(), ()
+    ind = spec.id.value
+    panels: list[charts.TrendPaneel] = []
+    zinnen: list[tuple[str, str]] = []
+    for breakdown, label, gebied in lijnen:
+        points = punten(history, ind, breakdown, level)
+        jaren = tuple(schooljaar_label(p.schooljaar) for p in points)
+        eigen = tuple(p.eigen for p in points)
+        land = tuple(p.land for p in points)
+        panels.append(
+            charts.TrendPaneel(
+                titel=(BREAKDOWN_SHORT.get(breakdown) or label) if len(lijnen) > 1 else "",
+                jaren=jaren,
+                lijnen=(
+                    charts.TrendLijn(capitalise(gebied), eigen, charts.GEMEENTE),
+                    charts.TrendLijn("Nederland", land, charts.LAND, dashed=True),
+                ),
+            )
+        )
+        zinnen.append(
+            (label if len(lijnen) > 1 else "", trend_sentence(gebied, jaren, eigen, land))
+        )
+    gebied = lijnen[0][2]
+    first, last = panels[0].jaren[0], panels[0].jaren[-1]
+    desc = (
+        f"Lijndiagram van {spec.naam} in de {gebied} en in Nederland per schooljaar, van {first} "
+        f"tot en met {last}. Een schooljaar zonder gepubliceerd cijfer is een onderbreking van "
+        "de lijn. " + " ".join(z for _, z in zinnen)
+    )
+    chart = charts.trend_chart(
+        chart_id or f"trend-{ind}",
+        f"{capitalise(spec.naam)} per schooljaar, {first} tot en met {last}",
+        desc,
+        panels,
+    )
+    return chart, tuple(zinnen)
 
 
 def build_kaart(
@@ -735,6 +801,13 @@ def factsheet_csp() -> str:
     )
 
 
+def trend_releases(history: Sequence[Jaar]) -> list[tuple[str, str]]:
+    """(school year, release id) of every release a trend read, oldest first."""
+    if len({j.schooljaar for j in history}) < 2:
+        return []
+    return [(schooljaar_label(j.schooljaar), j.release_id) for j in history]
+
+
 def release_context(release: Release) -> dict[str, Any]:
     dp = release.dp
     return {
@@ -753,10 +826,12 @@ def release_context(release: Release) -> dict[str, Any]:
     }
 
 
-def render_factsheet_html(release: Release, gemeentecode: str) -> str:
+def render_factsheet_html(release: Release, gemeentecode: str, history: Sequence[Jaar] = ()) -> str:
     index = ReleaseIndex(release)
     gemeente = require_gemeente(index, gemeentecode)
-    secties = build_secties(index, gemeentecode, gemeente, list(INDICATORS.values()))
+    secties = build_secties(
+        index, gemeentecode, gemeente, list(INDICATORS.values()), history=history
+    )
     template = environment().get_template("factsheet.html")
     return template.render(
         **release_context(release),
@@ -767,6 +842,7 @@ def render_factsheet_html(release: Release, gemeentecode: str) -> str:
         css=Markup(static_text("factsheet.css")),  # noqa: S704 - our own file, not input
         TOTAAL=TOTAAL,
         kort=BREAKDOWN_SHORT,
+        trend_releases=trend_releases(history),
     )
 
 
@@ -822,12 +898,15 @@ def selected_indicators(indicators: list[str] | None) -> list[IndicatorSpec]:
 
 
 def render_comparison_html(
-    release: Release, gemeentecode: str, indicators: list[str] | None
+    release: Release,
+    gemeentecode: str,
+    indicators: list[str] | None,
+    history: Sequence[Jaar] = (),
 ) -> str:
     specs = selected_indicators(indicators)
     index = ReleaseIndex(release)
     gemeente = require_gemeente(index, gemeentecode)
-    secties = build_secties(index, gemeentecode, gemeente, specs, kaarten=False)
+    secties = build_secties(index, gemeentecode, gemeente, specs, kaarten=False, history=history)
     kolommen: list[Kolom] = []
     for sectie in secties:
         for reeks in sectie.reeksen:
@@ -878,4 +957,6 @@ def render_comparison_html(
         hatch_defs=charts.hatch_defs(),
         pooled=CellStatus.POOLED.value,
         intervals=index.has_intervals,
+        trend_secties=[s for s in secties if s.trend],
+        trend_releases=trend_releases(history),
     )

@@ -148,3 +148,59 @@ def interval_text(low: float | None, high: float | None) -> str:
 def missing_sentence(naam: str) -> str:
     """For an indicator or breakdown that the release does not hold at all."""
     return f"Deze release bevat geen cijfers over {naam}."
+
+
+def trend_sentence(
+    gebied: str,
+    jaren: Sequence[str],
+    eigen: Sequence[float | None],
+    land: Sequence[float | None],
+) -> str:
+    """The programme's sentence over school years, e.g.
+
+    "In 2022/23 laat de gemeente Heerlen een gemiddelde zien van 46,7% t.o.v. 41,3% in 2020/21.
+    Het landelijk gemiddelde is 35,1% t.o.v. 34,0% in 2020/21."
+
+    The last school year (the shown release's) is compared with the earliest one in the window
+    that has a published figure; a withheld year is skipped, never read as zero.
+    """
+    last = jaren[-1]
+
+    def earliest(values: Sequence[float | None]) -> int | None:
+        for i, v in enumerate(values[:-1]):
+            if v is not None:
+                return i
+        return None
+
+    first = earliest(eigen)
+    now = eigen[-1]
+    then = eigen[first] if first is not None else None
+    if now is not None and first is not None and then is not None:
+        sentence = (
+            f"In {last} laat de {gebied} een gemiddelde zien van {pct(now)} t.o.v. "
+            f"{pct(then)} in {jaren[first]}."
+        )
+    elif now is not None:
+        sentence = (
+            f"In {last} laat de {gebied} een gemiddelde zien van {pct(now)}; voor eerdere "
+            "schooljaren is geen gemiddelde gepubliceerd."
+        )
+    elif first is not None and then is not None:
+        sentence = (
+            f"In {last} zijn in de {gebied} te weinig leerlingen om een gemiddelde te publiceren; "
+            f"in {jaren[first]} was het gemiddelde {pct(then)}."
+        )
+    else:
+        return (
+            f"In de {gebied} zijn in deze schooljaren te weinig leerlingen om een gemiddelde te "
+            "publiceren."
+        )
+    land_first = earliest(land)
+    land_now = land[-1]
+    land_then = land[land_first] if land_first is not None else None
+    if land_now is not None and land_first is not None and land_then is not None:
+        sentence += (
+            f" Het landelijk gemiddelde is {pct(land_now)} t.o.v. {pct(land_then)} in "
+            f"{jaren[land_first]}."
+        )
+    return sentence

@@ -1,6 +1,7 @@
 """The factsheet and the comparison page in a real browser (Debian's Chromium, headless).
 
 Both pages are rendered from the hand-built Heerlen release of ``tests/unit/test_factsheet.py``
+(with two earlier school years made from it, for the trends)
 into a temporary folder and served by a local HTTP server with the Content-Security-Policy the
 API will send: the factsheet's own hash policy, and ``default-src 'self'`` for the comparison
 page, whose script and CSS come from ``/static/``. The test fails on any CSP violation, script
@@ -66,10 +67,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("site")
     release = FIXTURE.heerlen_release()
-    (root / "factsheet.html").write_bytes(render_factsheet(release, HEERLEN, "html"))
+    history = FIXTURE.heerlen_history()  # three school years: the pages carry trends
+    (root / "factsheet.html").write_bytes(render_factsheet(release, HEERLEN, "html", history))
     (root / "vergelijk.html").write_text(
         render_comparison(
-            release, HEERLEN, ["heroverweging", "bijstelling", "opstroom", "afstroom"]
+            release, HEERLEN, ["heroverweging", "bijstelling", "opstroom", "afstroom"], history
         ),
         encoding="utf-8",
     )
@@ -296,6 +298,10 @@ def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at) -> None:  # ty
     assert {a["status"] for a in areas} >= {"suppressed_primary", "suppressed_secondary"}
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     page.locator("#heroverweging figure.kaartfiguur").screenshot(path=str(DOCS_IMG / "kaart.png"))
+    # The trend below it: three school years, the withheld one a gap in the gemeente's line.
+    trend = page.locator("#heroverweging .trendblok")
+    assert trend.locator("svg.trend circle").count() == 2
+    trend.screenshot(path=str(DOCS_IMG / "trend.png"))
 
 
 def test_comparison_map_and_table_light_up_together(page_at) -> None:  # type: ignore[no-untyped-def]

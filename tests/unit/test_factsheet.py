@@ -277,6 +277,41 @@ def heerlen_release(*, dp: bool = False, wijknaam: dict[str, str] | None = None)
     )
 
 
+def earlier_release(year: int, shift: float, withhold: tuple[str, ...] = ()) -> Release:
+    """Heerlen's release as if for an earlier school year: every published percentage moved by
+    ``shift`` points, and the gemeente cells of the ``withhold`` indicators suppressed."""
+    current = heerlen_release()
+    cells = []
+    for cell in current.cells:
+        update: dict[str, object] = {"schooljaar": year}
+        if cell.status is PUB and cell.percentage is not None:
+            update["percentage"] = round(min(100.0, max(0.0, cell.percentage + shift)), 1)
+        if cell.geo_level is GeoLevel.GEMEENTE and cell.indicator in withhold:
+            update |= {"status": PRIM, "rule": Rule.MIN_CELL, "percentage": None}
+            update |= {"numerator": None, "denominator": None}
+        cells.append(cell.model_copy(update=update))
+    return current.model_copy(
+        update={
+            "id": f"R{year}-heerlen-test",
+            "schooljaar": year,
+            "created_at": f"{year + 2}-03-14T09:30:00+00:00",
+            "cells": tuple(cells),
+        }
+    )
+
+
+def heerlen_history() -> tuple:
+    """Three school years for the trends: 2020 (-4 points), 2021 (heroverweging withheld for
+    Heerlen, -2 points), and the 2022 release itself."""
+    from api.factsheet import jaar_of_release
+
+    return (
+        jaar_of_release(earlier_release(2020, -4.0), HEERLEN),
+        jaar_of_release(earlier_release(2021, -2.0, withhold=("heroverweging",)), HEERLEN),
+        jaar_of_release(heerlen_release(), HEERLEN),
+    )
+
+
 def heerlen_geography() -> tuple[str, ...]:
     """All 23 wijken of Heerlen in the shipped 2025 geography (the release has cells for 8)."""
     from api.factsheet.geo import geography

@@ -1,0 +1,146 @@
+"""Trends: a gemeente's figures over the last (up to) five school years, from released figures only.
+
+A trend reads, per school year, one release: the shown release for its own year, and for each
+earlier year the newest release of that year in the store (the factsheet names every release it
+used). From each it takes only the gemeente's own cells, the region cell its
+opleidingsmobiliteit is published in, and the national cells: never a wijk, never a count that
+was not published. A figure withheld in a year is a gap in the line, not a zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from disclosure.release import Release, ReleaseCell
+from disclosure.store import ReleaseStore
+from indicators.specs import INDICATORS
+from kansenkluis.domain import LAND_CODE, CellStatus, GeoLevel
+
+#: How many school years a trend covers, the shown one included.
+JAREN = 5
+
+Key = tuple[str, str, str]  # (indicator, breakdown, geo_level)
+
+
+@dataclass(frozen=True)
+class Jaar:
+    """What one school year's release says about one gemeente: its, its region's and the
+    nation's cells, per indicator and breakdown."""
+
+    schooljaar: int
+    release_id: str
+    cells: Mapping[Key, ReleaseCell]
+
+    def cell(self, indicator: str, breakdown: str, level: GeoLevel) -> ReleaseCell | None:
+        return self.cells.get((indicator, breakdown, level.value))
+
+    def percentage(self, indicator: str, breakdown: str, level: GeoLevel) -> float | None:
+        cell = self.cell(indicator, breakdown, level)
+        if cell is None or cell.status is not CellStatus.PUBLISHED:
+            return None
+        return cell.percentage
+
+
+def _jaar(
+    schooljaar: int, release_id: str, gemeentecode: str, cells: Iterable[ReleaseCell]
+) -> Jaar:
+    own: dict[Key, ReleaseCell] = {}
+    regio_of: dict[tuple[str, str], str] = {}
+    regio: dict[tuple[str, str, str], ReleaseCell] = {}
+    for cell in cells:
+        key = (cell.indicator, cell.breakdown, cell.geo_level.value)
+        if cell.geo_level is GeoLevel.GEMEENTE and cell.geo_code == gemeentecode:
+            own[key] = cell
+            if cell.status is CellStatus.POOLED and cell.pooled_into:
+                regio_of[(cell.indicator, cell.breakdown)] = cell.pooled_into
+        elif cell.geo_level is GeoLevel.LAND and cell.geo_code == LAND_CODE:
+            own[key] = cell
+        elif cell.geo_level is GeoLevel.REGIO:
+            regio[(cell.indicator, cell.breakdown, cell.geo_code)] = cell
+    for (indicator, breakdown), code in regio_of.items():
+        found = regio.get((indicator, breakdown, code))
+        if found is not None:
+            own[(indicator, breakdown, GeoLevel.REGIO.value)] = found
+    return Jaar(schooljaar=schooljaar, release_id=release_id, cells=own)
+
+
+def jaar_of_release(release: Release, gemeentecode: str) -> Jaar:
+    """The shown release's own year."""
+    return _jaar(release.schooljaar, release.id, gemeentecode, release.cells)
+
+
+def earlier_release_ids(
+    store: ReleaseStore, release: Release, jaren: int = JAREN
+) -> dict[int, str]:
+    """Per earlier school year in the window, the newest release of that year in the store."""
+    wanted = range(release.schooljaar - jaren + 1, release.schooljaar)
+    chosen: dict[int, tuple[str, str]] = {}
+    for row in store.list():
+        year = int(row["schooljaar"])
+        if year in wanted:
+            stamp = (str(row["created_at"]), str(row["id"]))
+            if year not in chosen or stamp > chosen[year]:
+                chosen[year] = stamp
+    return {year: stamp[1] for year, stamp in sorted(chosen.items())}
+
+
+def load_history(
+    store: ReleaseStore, release: Release, gemeentecode: str, jaren: int = JAREN
+) -> tuple[Jaar, ...]:
+    """The years of a trend, oldest first, the shown release last.
+
+    Earlier releases are read a few indexed queries at a time (gemeente, region and national
+    cells per indicator), not whole: a national release has some 50,000 cells.
+    """
+    years: list[Jaar] = []
+    for year, release_id in earlier_release_ids(store, release, jaren).items():
+        rows: list[dict[str, Any]] = []
+        for indicator in INDICATORS:
+            ind = indicator.value
+            rows += store.query_cells(
+                release_id, indicator=ind, geo_level="gemeente", geo_code=gemeentecode
+            )
+            rows += store.query_cells(release_id, indicator=ind, geo_level="land")
+            pooled = {r["pooled_into"] for r in rows if r["indicator"] == ind and r["pooled_into"]}
+            for code in sorted(pooled):
+                rows += store.query_cells(
+                    release_id, indicator=ind, geo_level="regio", geo_code=code
+                )
+        cells = [ReleaseCell(**r) for r in rows]
+        years.append(_jaar(year, release_id, gemeentecode, cells))
+    years.append(jaar_of_release(release, gemeentecode))
+    return tuple(years)
+
+
+@dataclass(frozen=True)
+class Punt:
+    schooljaar: int
+    eigen: float | None
+    land: float | None
+    #: status of the gemeente's (or region's) cell that year; "missing" without one
+    status: str
+
+
+def punten(history: Sequence[Jaar], indicator: str, breakdown: str, level: GeoLevel) -> list[Punt]:
+    """One point per school year from the first year with a release to the shown one."""
+    if not history:
+        return []
+    by_year = {j.schooljaar: j for j in history}
+    out: list[Punt] = []
+    for year in range(min(by_year), max(by_year) + 1):
+        jaar = by_year.get(year)
+        if jaar is None:
+            out.append(Punt(year, None, None, "missing"))
+            continue
+        cell = jaar.cell(indicator, breakdown, level)
+        out.append(
+            Punt(
+                year,
+                jaar.percentage(indicator, breakdown, level),
+                jaar.percentage(indicator, breakdown, GeoLevel.LAND),
+                cell.status.value if cell is not None else "missing",
+            )
+        )
+    return out
