@@ -30,7 +30,7 @@ from kansenkluis.config import Settings, get_settings
 from .auth import route_access
 from .deps import AppContext
 from .errors import error_body, install_error_handlers, internal_error_response, log
-from .routes import audit, factsheets, indicators, releases, requests, system, tokens
+from .routes import audit, factsheets, indicators, releases, requests, system, tokens, trends
 from .schemas import ErrorOut
 
 Scope = MutableMapping[str, Any]
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = AppContext(settings)
     install_error_handlers(app)
-    for module in (system, indicators, releases, factsheets, requests, audit, tokens):
+    for module in (system, indicators, releases, factsheets, requests, audit, tokens, trends):
         _document_access(module.router.routes)
         app.include_router(module.router)
     # Added innermost first: headers wrap everything, including a 500 from the catch-all.

@@ -234,13 +234,16 @@ def factsheet(
     out_file: Annotated[Path | None, typer.Option("--out", help="file to write")] = None,
 ) -> None:
     """Render the Dutch factsheet of a gemeente from a release."""
-    from api.factsheet import render_factsheet
+    from api.factsheet import load_history, render_factsheet
     from disclosure.store import ReleaseStore
 
     if fmt not in ("html", "pdf"):
         raise UsageError("BAD_FORMAT", "--format must be html or pdf", hint="--format html")
-    release = ReleaseStore(_settings().release_db).get(release_id)
-    data = render_factsheet(release, gemeentecode, fmt)  # type: ignore[arg-type]
+    store = ReleaseStore(_settings().release_db)
+    release = store.get(release_id)
+    # Earlier school years' releases in the store give the factsheet its trends.
+    history = load_history(store, release, gemeentecode)
+    data = render_factsheet(release, gemeentecode, fmt, history)  # type: ignore[arg-type]
     target = out_file or Path(f"factsheet-{gemeentecode}-{release_id}.{fmt}")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)

@@ -25,7 +25,7 @@ NATIONAL_FACTSHEETS = ("GM0917", "GM1883", "GM0363", "GM0014", "GM0344")
 def run_demo(
     out_dir: Path, scale: str = "small", seed: int = 1, console: Console | None = None
 ) -> None:
-    from api.factsheet import render_factsheet
+    from api.factsheet import load_history, render_factsheet
     from disclosure.verify import verify_export
     from kansenkluis import pipeline
     from kansenkluis.synth import generate
@@ -76,7 +76,6 @@ def run_demo(
 
     store = ReleaseStore(settings.release_db)
     latest = store.get(release_ids[-1])
-    store.close()
     gemeenten = (
         sorted({c.geo_code for c in latest.cells if c.geo_level.value == "gemeente"})
         if scale == "small"
@@ -86,9 +85,17 @@ def run_demo(
     sheets = out_dir / "factsheets"
     sheets.mkdir()
     for code in gemeenten:
+        history = load_history(store, latest, code)
         for fmt in ("html", "pdf"):
-            (sheets / f"{code}.{fmt}").write_bytes(render_factsheet(latest, code, fmt))  # type: ignore[arg-type]
-    step("factsheets", t, f"{len(gemeenten)} gemeenten as HTML and PDF in {sheets}")
+            sheet = render_factsheet(latest, code, fmt, history)  # type: ignore[arg-type]
+            (sheets / f"{code}.{fmt}").write_bytes(sheet)
+    store.close()
+    step(
+        "factsheets",
+        t,
+        f"{len(gemeenten)} gemeenten as HTML and PDF, with maps and trends over "
+        f"{len(release_ids)} school years, in {sheets}",
+    )
 
     table = Table("step", "seconds", "result", title="kluis demo")
     for name, seconds, detail in steps:

@@ -50,10 +50,11 @@ def factsheet(
     if not view.gemeente_visible(caller, gemeentecode):
         raise not_found("GEMEENTE_NOT_FOUND")
     try:
-        from ..factsheet import factsheet_csp, render_factsheet
+        from ..factsheet import factsheet_csp, load_history, render_factsheet
     except ImportError as exc:
         raise _unavailable() from exc
-    body = render_factsheet(view.release, gemeentecode, fmt)
+    history = load_history(ctx.releases.store(), view.release, gemeentecode)
+    body = render_factsheet(view.release, gemeentecode, fmt, history)
     if fmt == "pdf":
         return Response(
             body,
@@ -81,12 +82,13 @@ def vergelijk(
     if not view.gemeente_visible(caller, gemeentecode):
         raise not_found("GEMEENTE_NOT_FOUND")
     try:
-        from ..factsheet import render_comparison
+        from ..factsheet import load_history, render_comparison
     except ImportError as exc:
         raise _unavailable() from exc
 
     indicators = None if not indicator else [i.value for i in indicator]
-    html = render_comparison(view.release, gemeentecode, indicators)
+    history = load_history(ctx.releases.store(), view.release, gemeentecode)
+    html = render_comparison(view.release, gemeentecode, indicators, history)
     # Under the default CSP (default-src 'self'): the page loads its CSS and JS from /static.
     return HTMLResponse(html)
 

@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/releases/{release_id}/pooling"): ALL,
     ("GET", "/releases/{release_id}/factsheets/{gemeentecode}"): ALL,
     ("GET", "/gemeenten/{gemeentecode}/vergelijk"): ALL,
+    ("GET", "/gemeenten/{gemeentecode}/trend"): ALL,
     ("POST", "/requests"): frozenset({"regiocoordinator"}),
     ("GET", "/requests"): ALL,
     ("GET", "/requests/{request_id}"): ALL,
@@ -130,7 +131,7 @@ def _concrete(method: str, path: str, db: Path, token_id_of) -> tuple[str, dict[
 
         victim = [t for t in list_tokens(db) if t["name"] == "matrix-victim"][-1]
         url = url.replace("{token_id}", victim["id"])
-    if url.endswith("/vergelijk"):
+    if url.endswith(("/vergelijk", "/trend")):
         kwargs["params"] = {"release": RELEASE_ID}
     if method == "POST" and url == "/requests":
         kwargs["json"] = {

@@ -145,6 +145,7 @@ def _same_404(a, b):
         "/releases/" + RELEASE_ID + "/cells?gemeente={g}",
         "/releases/" + RELEASE_ID + "/factsheets/{g}",
         "/gemeenten/{g}/vergelijk?release=" + RELEASE_ID,
+        "/gemeenten/{g}/trend?release=" + RELEASE_ID,
     ],
 )
 def test_not_yours_looks_exactly_like_not_there(client, as_, url):
