@@ -13,6 +13,14 @@ Roles:
 - ``outputchecker``: reads everything published; approves or rejects requests;
 - ``auditor``: reads everything published; downloads exports and verifies them;
 - ``operator``: reads everything published and the request queue; lists and revokes tokens.
+
+Every token names the *person* who holds it (``--person``, e.g. an e-mail address or staff
+number: one identity per person, the same on all their tokens). It is stored normalised (Unicode
+NFKC, case-folded, inner whitespace collapsed), so "Coord A" and "coord  a" are one person; an
+output checker can never decide on a request filed by the same person, whichever token they use.
+A token expires (default after 90 days); an expired token answers like an unknown one (401).
+Tokens made before persons and expiry existed keep reading until 90 days after the upgrade,
+but may not file or decide requests until they are replaced by a token with a person.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ import re
 import secrets
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,7 +42,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from disclosure.store import connect
+from disclosure.store import connect, store_errors
 from kansenkluis.errors import UserError
 
 from .errors import ApiError
@@ -43,6 +52,10 @@ REGIOCOORDINATOR, OUTPUTCHECKER, AUDITOR, OPERATOR = ROLES
 GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
 TOKEN_PREFIX = "kk_"  # noqa: S105 - a public marker, not a secret
 MAX_NAME = 100
+MIN_PERSON, MAX_PERSON = 3, 100
+#: how long a new token is valid unless ``--expires-in-days`` says otherwise
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_tokens (
@@ -52,9 +65,13 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     gemeenten_json TEXT NOT NULL,
     name TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    person TEXT,
+    expires_at TEXT
 );
 """
+#: columns added after the first release of the schema (added to older stores on open)
+_ADDED_COLUMNS = ("person", "expires_at")
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,8 @@ class Caller:
     #: the gemeenten a regiocoordinator may see; None means every gemeente (other roles)
     gemeenten: frozenset[str] | None
     name: str
+    #: the normalised person identity; None only for a token made before persons existed
+    person: str | None = None
 
     def sees_gemeente(self, gemeentecode: str) -> bool:
         return self.gemeenten is None or gemeentecode in self.gemeenten
@@ -74,12 +93,42 @@ class Caller:
 # --- token store ----------------------------------------------------------------------------
 
 
-def create_token(db_path: Path, role: str, gemeenten: Sequence[str] = (), name: str = "") -> str:
+def normalise_person(person: str) -> str:
+    """The stored form of a person identity: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", person).casefold().split())
+
+
+def create_token(
+    db_path: Path,
+    role: str,
+    gemeenten: Sequence[str] = (),
+    name: str = "",
+    *,
+    person: str,
+    expires_in_days: int = DEFAULT_TOKEN_DAYS,
+) -> str:
     """Create a token and return it; this is the only time it exists outside the caller's hands.
 
     A regiocoordinator token needs at least one gemeente; other roles see every gemeente and
-    take none.
+    take none. ``person`` (required) is who holds it; the token expires after
+    ``expires_in_days``.
     """
+    who = normalise_person(person or "")
+    if not MIN_PERSON <= len(who) <= MAX_PERSON or any(not ch.isprintable() for ch in person):
+        raise UserError(
+            "TOKEN_PERSON_REQUIRED",
+            f"a token needs the person who holds it: {MIN_PERSON} to {MAX_PERSON} printable "
+            "characters",
+            hint="add --person with one identity per person, the same on all their tokens "
+            "(e.g. their e-mail address or staff number)",
+        )
+    if isinstance(expires_in_days, bool) or not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise UserError(
+            "TOKEN_BAD_EXPIRY",
+            f"a token is valid for 1 to {MAX_TOKEN_DAYS} days",
+            hint=f"use --expires-in-days between 1 and {MAX_TOKEN_DAYS} "
+            f"(default {DEFAULT_TOKEN_DAYS})",
+        )
     if role not in ROLES:
         raise UserError(
             "TOKEN_UNKNOWN_ROLE",
@@ -115,13 +164,24 @@ def create_token(db_path: Path, role: str, gemeenten: Sequence[str] = (), name: 
         )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = "tok_" + secrets.token_hex(6)
+    now = _utcnow()
     con = _connect(db_path)
     try:
-        con.execute(
-            "INSERT INTO api_tokens (id, token_hash, role, gemeenten_json, name, created_at) "
-            "VALUES (?,?,?,?,?,?)",
-            (token_id, hash_token(token), role, json.dumps(codes), name, _now()),
-        )
+        with store_errors(db_path):
+            con.execute(
+                "INSERT INTO api_tokens (id, token_hash, role, gemeenten_json, name, created_at, "
+                "person, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    token_id,
+                    hash_token(token),
+                    role,
+                    json.dumps(codes),
+                    name,
+                    _iso(now),
+                    who,
+                    _iso(now + timedelta(days=expires_in_days)),
+                ),
+            )
     finally:
         con.close()
     return token
@@ -131,10 +191,11 @@ def revoke_token(db_path: Path, token_id: str) -> None:
     """Revoke a token at once; revoking twice is harmless, an unknown id is an error."""
     con = _connect(db_path)
     try:
-        cur = con.execute(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
-            (_now(), token_id),
-        )
+        with store_errors(db_path):
+            cur = con.execute(
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+                (_now(), token_id),
+            )
         if cur.rowcount == 0:
             raise UserError(
                 "TOKEN_NOT_FOUND", "no token with that id", hint="list the tokens first"
@@ -148,8 +209,8 @@ def list_tokens(db_path: Path) -> list[dict[str, Any]]:
     con = _connect(db_path)
     try:
         rows = con.execute(
-            "SELECT id, role, gemeenten_json, name, created_at, revoked_at FROM api_tokens "
-            "ORDER BY created_at, id"
+            "SELECT id, role, gemeenten_json, name, person, created_at, expires_at, revoked_at "
+            "FROM api_tokens ORDER BY created_at, id"
         ).fetchall()
     finally:
         con.close()
@@ -161,13 +222,14 @@ def list_tokens(db_path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def token_name(db_path: Path, token_id: str) -> str | None:
+def token_person(db_path: Path, token_id: str) -> str | None:
+    """The person who holds (or held: revoked and expired tokens count too) a token."""
     con = _connect(db_path)
     try:
-        row = con.execute("SELECT name FROM api_tokens WHERE id = ?", (token_id,)).fetchone()
+        row = con.execute("SELECT person FROM api_tokens WHERE id = ?", (token_id,)).fetchone()
     finally:
         con.close()
-    return None if row is None else str(row["name"])
+    return None if row is None or row["person"] is None else str(row["person"])
 
 
 def hash_token(token: str) -> str:
@@ -196,13 +258,13 @@ class TokenStore:
         row = (
             self._con()
             .execute(
-                "SELECT id, role, gemeenten_json, name FROM api_tokens "
+                "SELECT id, role, gemeenten_json, name, person, expires_at FROM api_tokens "
                 "WHERE token_hash = ? AND revoked_at IS NULL",
                 (hash_token(token),),
             )
             .fetchone()
         )
-        if row is None or row["role"] not in ROLES:
+        if row is None or row["role"] not in ROLES or _expired(row["expires_at"]):
             return None
         gemeenten = frozenset(json.loads(row["gemeenten_json"]))
         return Caller(
@@ -210,17 +272,53 @@ class TokenStore:
             role=row["role"],
             gemeenten=gemeenten if row["role"] == REGIOCOORDINATOR else None,
             name=row["name"],
+            person=row["person"],
         )
 
 
+def _expired(expires_at: str | None) -> bool:
+    # no expiry at all is not a valid state after the migration in _connect: treat it as expired
+    return expires_at is None or datetime.fromisoformat(expires_at) <= _utcnow()
+
+
 def _connect(db_path: Path) -> sqlite3.Connection:
+    """Open the token table, adding the columns of newer versions to an older store.
+
+    Tokens of an older store get no person (they cannot file or decide requests) and expire
+    ``DEFAULT_TOKEN_DAYS`` after the upgrade, so nobody is locked out without warning.
+    """
     con = connect(db_path)
-    con.executescript(_SCHEMA)
+    with store_errors(db_path):
+        con.executescript(_SCHEMA)
+        present = {r["name"] for r in con.execute("PRAGMA table_info(api_tokens)")}
+        if all(c in present for c in _ADDED_COLUMNS):
+            return con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            present = {r["name"] for r in con.execute("PRAGMA table_info(api_tokens)")}
+            for column in _ADDED_COLUMNS:
+                if column not in present:
+                    con.execute(f"ALTER TABLE api_tokens ADD COLUMN {column} TEXT")
+            grace = _iso(_utcnow() + timedelta(days=DEFAULT_TOKEN_DAYS))
+            con.execute("UPDATE api_tokens SET expires_at = ? WHERE expires_at IS NULL", (grace,))
+        except BaseException:
+            con.execute("ROLLBACK")
+            con.close()
+            raise
+        con.execute("COMMIT")
     return con
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return _iso(_utcnow())
 
 
 # --- the dependency every route declares -----------------------------------------------------

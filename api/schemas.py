@@ -240,7 +240,11 @@ class TokenOut(Strict):
     role: str
     gemeenten: list[str]
     name: str
+    person: str | None = Field(
+        description="who holds the token (normalised); null for a token made before persons"
+    )
     created_at: str
+    expires_at: str = Field(description="after this moment the token answers 401")
     revoked_at: str | None
 
 

@@ -567,6 +567,8 @@ class Bench:
                 gemeente,
                 "--name",
                 "bench",
+                "--person",
+                "bench-coordinator",
                 home=released,
             )
             .stdout.strip()

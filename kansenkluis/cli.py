@@ -286,16 +286,53 @@ def worker(
 @token_app.command("create")
 def token_create(
     role: Annotated[str, typer.Option(help="regiocoordinator, outputchecker, auditor, operator")],
+    person: Annotated[
+        str,
+        typer.Option(
+            help="the person who holds it: one identity per person, the same on all their "
+            "tokens (e.g. an e-mail address); compared case-insensitively"
+        ),
+    ],
     gemeente: Annotated[
         list[str] | None, typer.Option("--gemeente", help="GMgggg (regiocoordinator scope)")
     ] = None,
-    name: Annotated[str, typer.Option(help="who holds the token")] = "",
+    name: Annotated[str, typer.Option(help="a label for the token")] = "",
+    expires_in_days: Annotated[
+        int, typer.Option("--expires-in-days", help="days until the token stops working")
+    ] = 90,
 ) -> None:
     """Create an API token; prints it last (only its hash is stored)."""
     from api.auth import create_token
 
-    token = create_token(_settings().release_db, role, tuple(gemeente or ()), name=name)
+    token = create_token(
+        _settings().release_db,
+        role,
+        tuple(gemeente or ()),
+        name=name,
+        person=person,
+        expires_in_days=expires_in_days,
+    )
     print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List the tokens: id, role, person, expiry, revocation (never the token or its hash)."""
+    from api.auth import list_tokens
+
+    print("id\trole\tperson\tname\tgemeenten\tcreated_at\texpires_at\trevoked_at")
+    for t in list_tokens(_settings().release_db):
+        fields = (
+            t["id"],
+            t["role"],
+            t["person"] or "(none: replace this token)",
+            t["name"],
+            ",".join(t["gemeenten"]),
+            t["created_at"],
+            t["expires_at"],
+            t["revoked_at"] or "",
+        )
+        print("\t".join(fields))
 
 
 @app.command()

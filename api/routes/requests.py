@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Path, status
 
 from disclosure import requests as queue
 
-from ..auth import Caller, token_name
+from ..auth import Caller, token_person
 from ..deps import AnyRole, Checker, Coordinator, Ctx
 from ..errors import ApiError, not_found
 from ..schemas import ID_PATTERN, DecisionIn, RequestEventOut, RequestIn, RequestList, RequestOut
@@ -35,6 +35,17 @@ def _out(
     )
 
 
+def _require_person(caller: Caller) -> str:
+    if caller.person is None:
+        raise ApiError(
+            403,
+            "TOKEN_NO_PERSON",
+            "this token names no person; filing and deciding requests need one",
+            hint="ask an operator for a new token: kluis token create --person ...",
+        )
+    return caller.person
+
+
 def _visible(caller: Caller, req: queue.AggregateRequest) -> bool:
     return caller.gemeenten is None or req.requester_token_id == caller.token_id
 
@@ -47,6 +58,7 @@ def file_request(
 ) -> RequestOut:
     """File an aggregate request for gemeenten on your token; it waits for an output checker."""
     assert caller.gemeenten is not None
+    _require_person(caller)
     outside = sorted(set(body.gemeenten) - caller.gemeenten)
     if outside:
         raise ApiError(
@@ -93,9 +105,18 @@ def show_request(caller: AnyRole, ctx: Ctx, request_id: RequestId) -> RequestOut
 def decide(caller: Checker, ctx: Ctx, request_id: RequestId, body: DecisionIn) -> RequestOut:
     """Approve or reject a pending request, with a reason; not your own request."""
     req = queue.get_request(ctx.db_path, request_id)
-    # One person may hold a coordinator and a checker token; the name ties them together.
-    requester_name = token_name(ctx.db_path, req.requester_token_id)
-    if caller.name and requester_name and caller.name == requester_name:
+    # One person may hold a coordinator and a checker token; the person ties them together.
+    person = _require_person(caller)
+    requester = token_person(ctx.db_path, req.requester_token_id)
+    if requester is None:
+        raise ApiError(
+            403,
+            "REQUEST_PERSON_UNKNOWN",
+            "the request was filed with a token that names no person, so nobody can show "
+            "that they are someone else",
+            hint="ask the requester to file it again with a token made with --person",
+        )
+    if person == requester:
         raise ApiError(
             403,
             "REQUEST_SELF_DECISION",

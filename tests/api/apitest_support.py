@@ -234,14 +234,22 @@ def make_home(home: Path) -> Tokens:
     finally:
         store.close()
     tokens = Tokens()
-    tokens.by_name["heerlen"] = create_token(db, "regiocoordinator", ["GM0917"], name="coord-h")
-    tokens.by_name["limburg"] = create_token(
-        db, "regiocoordinator", ["GM0917", "GM1883"], name="coord-l"
+    tokens.by_name["heerlen"] = create_token(
+        db, "regiocoordinator", ["GM0917"], name="coord-h", person="coord-h"
     )
-    tokens.by_name["outputchecker"] = create_token(db, "outputchecker", name="checker-1")
-    tokens.by_name["outputchecker2"] = create_token(db, "outputchecker", name="checker-2")
-    tokens.by_name["auditor"] = create_token(db, "auditor", name="auditor-1")
-    tokens.by_name["operator"] = create_token(db, "operator", name="operator-1")
+    tokens.by_name["limburg"] = create_token(
+        db, "regiocoordinator", ["GM0917", "GM1883"], name="coord-l", person="coord-l"
+    )
+    tokens.by_name["outputchecker"] = create_token(
+        db, "outputchecker", name="checker-1", person="checker-1"
+    )
+    tokens.by_name["outputchecker2"] = create_token(
+        db, "outputchecker", name="checker-2", person="checker-2"
+    )
+    tokens.by_name["auditor"] = create_token(db, "auditor", name="auditor-1", person="auditor-1")
+    tokens.by_name["operator"] = create_token(
+        db, "operator", name="operator-1", person="operator-1"
+    )
     return tokens
 
 

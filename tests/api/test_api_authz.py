@@ -90,7 +90,7 @@ def test_openapi_lists_the_roles_of_every_operation(client):
 def revoked_token(api_home) -> str:
     home, _ = api_home
     db = Path(home) / "releases" / "releases.sqlite"
-    token = create_token(db, "operator", name="to-be-revoked")
+    token = create_token(db, "operator", name="to-be-revoked", person="to-be-revoked")
     from api.auth import list_tokens, revoke_token
 
     token_id = next(t["id"] for t in list_tokens(db) if t["name"] == "to-be-revoked")
@@ -126,7 +126,7 @@ def _concrete(method: str, path: str, db: Path, token_id_of) -> tuple[str, dict[
         rid = queue.file_request(db, token_id_of("heerlen"), "opstroom", "vmbo", [2022], ["GM0917"])
         url = url.replace("{request_id}", rid)
     if "{token_id}" in url:
-        create_token(db, "auditor", name="matrix-victim")
+        create_token(db, "auditor", name="matrix-victim", person="matrix-victim")
         from api.auth import list_tokens
 
         victim = [t for t in list_tokens(db) if t["name"] == "matrix-victim"][-1]
@@ -187,7 +187,7 @@ def test_401_is_the_same_for_missing_unknown_and_revoked_tokens(client, tokens, 
 
 
 def test_a_revoked_token_stops_working_at_once(client, tokens, db):
-    token = create_token(db, "outputchecker", name="short-lived")
+    token = create_token(db, "outputchecker", name="short-lived", person="short-lived")
     headers = {"Authorization": f"Bearer {token}"}
     token_id = client.get("/me", headers=headers).json()["token_id"]
     r = client.post(f"/tokens/{token_id}/revoke", headers=_headers("operator", tokens, ""))

@@ -76,7 +76,13 @@ def scoped_headers(api_home):
     out = {}
     for n in range(1, len(ALL_GEMEENTEN) + 1):
         for scope in combinations(ALL_GEMEENTEN, n):
-            token = create_token(db, "regiocoordinator", scope, name="scope-" + "-".join(scope))
+            token = create_token(
+                db,
+                "regiocoordinator",
+                scope,
+                name="scope-" + "-".join(scope),
+                person="scope-" + "-".join(scope),
+            )
             out[frozenset(scope)] = {"Authorization": f"Bearer {token}"}
     return out
 

@@ -73,7 +73,7 @@ def leak_server(tmp_path_factory):
 def _requests_for(method, path, db, requester_id):
     """(method, url, kwargs) variants for one route: valid ones and a few wrong ones."""
     rid = queue.file_request(db, requester_id, "afstroom", "vwo", [2022], ["GM0917"])
-    create_token(db, "auditor", name="leak-victim")
+    create_token(db, "auditor", name="leak-victim", person="leak-victim")
     victim = [t for t in list_tokens(db) if t["name"] == "leak-victim"][-1]["id"]
     subst = {
         "{release_id}": support.RELEASE_ID,
