@@ -171,7 +171,12 @@ def _require_writable(folder: Path) -> None:
                 f"{target} is not a folder",
                 hint="set KLUIS_HOME to a folder (run `kluis init` to create one)",
             )
-        fd, probe = tempfile.mkstemp(dir=target, prefix=".kluis-write-probe-")
+        try:
+            fd, probe = tempfile.mkstemp(dir=target, prefix=".kluis-write-probe-")
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise not_writable(target) from None
+            raise
         os.close(fd)
         os.unlink(probe)
 

@@ -185,6 +185,8 @@ class Column:
     bounds_code: str = "INGEST_OUT_OF_RANGE"
     pattern: str | None = None
     pattern_what: str = ""
+    #: the text reaches published output (cells.csv, factsheets, the API): no formula start
+    published: bool = False
 
 
 def _rin(name: str = "rin", required: bool = True) -> Column:
@@ -258,10 +260,10 @@ COLUMNS: Mapping[str, tuple[Column, ...]] = {
     "adres": (_rin(), _schooljaar(), _WIJKCODE),
     "geografie": (
         _WIJKCODE,
-        Column("wijknaam", "text"),
+        Column("wijknaam", "text", published=True),
         Column("gemeentecode", "text", pattern=GEMEENTECODE_PATTERN, pattern_what="gemeentecode"),
-        Column("gemeentenaam", "text"),
-        Column("regio", "text"),
+        Column("gemeentenaam", "text", published=True),
+        Column("regio", "text", published=True),
         Column("buren", "text", required=False),
     ),
 }
@@ -377,24 +379,56 @@ def _diagnose_csv(path: Path, width: int) -> Problem:
         return _not_utf8(path.name, bad_utf8)
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
-        next(reader, None)
+        n = 0  # the data row being read
         try:
+            next(reader, None)
             for n, record in enumerate(reader, start=1):
                 if record and len(record) != width:
                     return _malformed_csv(path.name, n)
-        except csv.Error:
+        except csv.Error as e:
+            if "field limit" in str(e):
+                return _value_too_long(path.name, n + 1)
             return _malformed_csv(path.name, None)
     return _malformed_csv(path.name, None)
 
 
+#: A header line longer than this is not a header (real ones are a few hundred bytes).
+MAX_HEADER_BYTES = 1 << 20
+#: The longest value the CSV diagnosis reads (the ``csv`` module's own field limit).
+MAX_CSV_VALUE = csv.field_size_limit()
+
+
 def _csv_header(path: Path, table: str) -> tuple[list[str], dict[str, int]]:
     with path.open("rb") as f:
-        head = f.readline(1 << 20)
+        head = f.readline(MAX_HEADER_BYTES + 1)
+    if len(head) > MAX_HEADER_BYTES:
+        raise _FileProblem(
+            Problem(
+                "INGEST_MALFORMED_FILE",
+                path.name,
+                f"is longer than {MAX_HEADER_BYTES:,} bytes, so it is not a header row",
+                hint="check that the file starts with a header row and has line breaks; "
+                "export the table again as comma-separated UTF-8",
+                row=0,
+            )
+        )
     try:
         header_text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _FileProblem(_not_utf8(path.name, 0)) from None
-    header = next(csv.reader([header_text]), [])
+    try:
+        header = next(csv.reader([header_text]), [])
+    except csv.Error:
+        raise _FileProblem(
+            Problem(
+                "INGEST_MALFORMED_FILE",
+                path.name,
+                f"cannot be read as CSV (a column name longer than {MAX_CSV_VALUE:,} "
+                "characters, or unbalanced quotes)",
+                hint="export the table again as comma-separated UTF-8 with a header row",
+                row=0,
+            )
+        ) from None
     return header, _match_columns(path.name, header, table)
 
 
@@ -682,6 +716,7 @@ def read_source_table(path: Path, table: str, limits: IngestLimits = DEFAULT_LIM
     file = path.name
     _check_size(path, limits)
     data = _READERS[path.name.rpartition(".")[2].lower()](path, table, limits)
+    _check_value_lengths(data, file)
     if data.num_rows == 0:
         raise _FileProblem(
             Problem(
@@ -692,6 +727,35 @@ def read_source_table(path: Path, table: str, limits: IngestLimits = DEFAULT_LIM
             )
         )
     return data.append_column(ROW, pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64)))
+
+
+def _check_value_lengths(data: pa.Table, file: str) -> None:
+    """Refuse a value longer than ``MAX_CSV_VALUE`` characters, in every format alike."""
+    for name in data.column_names:
+        col = data.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        longest = pc.max(pc.binary_length(col)).as_py()  # bytes >= characters: a cheap bound
+        if longest is None or longest <= MAX_CSV_VALUE:
+            continue
+        too_long = pc.greater(pc.utf8_length(col), MAX_CSV_VALUE)
+        if not pc.any(too_long).as_py():
+            continue
+        row = pc.index(too_long, True).as_py() + 1
+        raise _FileProblem(_value_too_long(file, row, name))
+
+
+def _value_too_long(file: str, row: int, column: str | None = None) -> Problem:
+    return Problem(
+        "INGEST_VALUE_TOO_LONG",
+        file,
+        f"holds a value longer than {MAX_CSV_VALUE:,} characters (or a line without its line "
+        "break), longer than any real value",
+        hint="check that the right file was exported, with line breaks between rows and "
+        "balanced quotes",
+        row=row,
+        column=column,
+    )
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -759,6 +823,17 @@ def _column_rules(rules: _Rules, table: str) -> list[tuple[int, str]]:
                 f"remove control characters from {c.name}",
             )
             out.append((rid, f"regexp_matches({raw}, '[\\x00-\\x1f\\x7f]')"))
+        if c.published:
+            # CSV/formula injection: a spreadsheet runs a cell that starts with one of these
+            # (tab and line breaks are refused above as control characters)
+            rid = rules.add(
+                "INGEST_FORMULA_TEXT",
+                table,
+                c.name,
+                "starts with =, +, - or @, which a spreadsheet would run as a formula",
+                f"remove the leading character from {c.name}; names are published in cells.csv",
+            )
+            out.append((rid, f"regexp_matches({raw}, '^[=+@-]')"))
     for c in cols:
         raw, parsed = f"t.{_q(c.name)}", f"t.{_parsed(c)}"
         if c.codes:
