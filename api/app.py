@@ -15,7 +15,8 @@ import inspect
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,18 @@ Each operation lists the roles it admits under `x-roles`. Errors are JSON
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (default: from the environment, ``KLUIS_HOME``)."""
     settings = settings or get_settings()
+    ctx = AppContext(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Load and index the newest releases before the server takes its first connection,
+        # and each newly stored one soon after it appears, not on the first query.
+        stop = ctx.releases.start_warming()
+        try:
+            yield
+        finally:
+            stop()
+
     app = FastAPI(
         title="Kansenkluis API",
         version=__version__,
@@ -70,8 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by routes.system with a strict CSP
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        lifespan=lifespan,
     )
-    app.state.ctx = AppContext(settings)
+    app.state.ctx = ctx
     install_error_handlers(app)
     for module in (system, indicators, releases, factsheets, requests, audit, tokens, trends):
         _document_access(module.router.routes)

@@ -36,12 +36,14 @@ from .auth import (
     TokenStore,
     require,
 )
-from .errors import not_found
+from .errors import log, not_found
 
 _WIJK_CODE = re.compile(r"^WK(\d{4})\d{2}$")
 
 #: how many releases the process keeps indexed in memory
 RELEASE_CACHE_SIZE = 3
+#: seconds between looks for newly stored releases to load before anyone asks for them
+WARM_INTERVAL = 15.0
 
 
 class RateLimiter:
@@ -228,6 +230,51 @@ class ReleaseCache:
                 self._views.move_to_end(release_id)
                 return view
         return await run_in_threadpool(self.view, release_id)
+
+    def loaded(self) -> list[str]:
+        """Ids of the releases held in memory, least recently used first."""
+        with self._lock:
+            return list(self._views)
+
+    def warm(self) -> list[str]:
+        """Load the newest releases (as many as the cache holds) that are not loaded yet.
+
+        Run when the API starts and then every ``WARM_INTERVAL`` seconds, so that the first
+        query on a release never pays for loading and indexing it (seconds on a national one).
+        """
+        newest = [r["id"] for r in self.store().list()][-self.size :]
+        with self._lock:
+            missing = [rid for rid in newest if rid not in self._views]
+        for release_id in missing:
+            self.view(release_id)
+        return missing
+
+    def start_warming(self, interval: float | None = None) -> Callable[[], None]:
+        """Warm now, then in a background thread every ``interval`` s (default
+        ``WARM_INTERVAL``); returns the function that stops it."""
+        every = WARM_INTERVAL if interval is None else interval
+        stop = threading.Event()
+
+        def warm_once() -> None:
+            try:
+                self.warm()
+            except Exception:  # noqa: BLE001 - a busy or changing store: try again later
+                log.warning("could not load the newest releases; trying again later")
+
+        warm_once()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                warm_once()
+
+        thread = threading.Thread(target=loop, name="release-warmer", daemon=True)
+        thread.start()
+
+        def stop_warming() -> None:
+            stop.set()
+            thread.join(timeout=5)
+
+        return stop_warming
 
     def view(self, release_id: str) -> ReleaseView:
         with self._lock:

@@ -143,6 +143,9 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Name the parameter and the rule it broke; never repeat the value that was sent."""
     assert isinstance(exc, RequestValidationError)
+    if _body_not_json(request, exc):
+        code, message, hint = _HTTP_CODES[400]
+        return json_error(400, code, message, hint)
     parts = []
     for err in exc.errors():
         where = ".".join(str(p)[:40] for p in err.get("loc", ()))
@@ -155,6 +158,23 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         "INVALID_REQUEST",
         message or "the request is not valid",
         "see /openapi.json for the parameters and their allowed values",
+    )
+
+
+def _body_not_json(request: Request, exc: RequestValidationError) -> bool:
+    """The body could not be read as JSON at all: not a wrong field, a wrong document (400)."""
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_json = content_type == "application/json" or content_type.endswith("+json")
+    sent_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    return (
+        sent_body
+        and not is_json
+        and any(tuple(err.get("loc", ()))[:1] == ("body",) for err in errors)
     )
 
 
