@@ -474,11 +474,16 @@ def work(
                         also=answer,
                     )
             except UserError as e:
-                if e.code == "REQUEST_CLAIMED_BY_ANOTHER":
-                    progress(f"request {request.id}: another worker took it over")
-                    continue
-                aggregate_requests.mark_failed(db, request.id, e.message, worker_id)
-                progress(f"request {request.id} failed: {e.code}")
+                try:
+                    if e.code != "REQUEST_CLAIMED_BY_ANOTHER":
+                        aggregate_requests.mark_failed(db, request.id, e.message, worker_id)
+                        progress(f"request {request.id} failed: {e.code}")
+                        continue
+                except UserError as lost:
+                    if lost.code != "REQUEST_CLAIMED_BY_ANOTHER":
+                        raise
+                # this worker was too slow to renew its lease: the other worker answers it
+                progress(f"request {request.id}: another worker took it over")
                 continue
             progress(f"request {request.id} answered by {', '.join(r.id for r in made)}")
             answered.append(request.id)
