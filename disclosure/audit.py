@@ -58,7 +58,7 @@ from highspy import HighsModelStatus, kHighsInf
 INF = math.inf
 _EPS = 1e-6
 #: How many recent LP optima per block are kept to pass later targets without a solve.
-_POINTS_KEPT = 40
+_POINTS_KEPT = 120
 _SETTLED = (
     HighsModelStatus.kOptimal,
     HighsModelStatus.kInfeasible,
@@ -363,7 +363,9 @@ def targets_of(
             continue
         if c.status is CellStatus.POOLED and cell_rule.get(ci, Rule.PUBLISHED) is Rule.PUBLISHED:
             continue
-        wanted.update((c.num, c.den))
+        # a count that another cell still shows is no secret of this cell: the primary rules
+        # withheld every cell showing a count its status would give away
+        wanted.update(n for n in (c.num, c.den) if not table.is_published(n))
     out = []
     for n in sorted(wanted):
         owners = [
@@ -596,7 +598,13 @@ class Auditor:
             lo, hi = rounding_interval(num.shown, base)
             if t.noisy and num.shown == 0:
                 lo = -INF  # a clamped noisy count may lie below zero
-            removable = num.item
+            # withholding the item of a cell that still shows it (bijstelling's denominator is
+            # heroverweging's numerator: two items show one count)
+            removable = next(
+                t.cells[ci].item
+                for ci, _part in t.exposures[n]
+                if t.cells[ci].status is CellStatus.PUBLISHED
+            )
         for ci, part in t.exposures[n]:
             cell = t.cells[ci]
             status = cell.status

@@ -70,6 +70,10 @@ class RoundingPolicy(_Section):
 class PoolingPolicy(_Section):
     #: a wijk is pooled while any criterion's denominator is below this
     wijk_min: int = Field(default=10, ge=1)
+    #: a wijkgroep (two or more wijken) keeps merging while any criterion is below this; it is
+    #: about utility (a group of 10-19 often shows 0% or 100% and is withheld after all), the
+    #: audit proves safety whatever its value, so it is no safety knob
+    wijkgroep_min: int = Field(default=15, ge=1)
     #: which denominators decide wijk pooling: an indicator id (each of its breakdowns) or a
     #: population id (the whole population of the wijk)
     wijk_criteria: tuple[str, ...] = (

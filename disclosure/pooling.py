@@ -1,14 +1,29 @@
 """Pooling before suppression (SPEC §4): wijken into wijkgroepen, gemeenten into region pools.
 
-Wijken. Per gemeente, a wijk (or group) is *small* while any pooling criterion's denominator is
-below ``pooling.wijk_min``. Repeatedly the smallest small group (by its most limiting
+Wijken. Pooling is decided per *population* (the pupils an indicator counts): groep 8, the
+vmbo-gt graduates, the mbo-4 graduates, the transition population. A population's map uses only
+the pooling criteria over that population, and every indicator over it shares the map
+(heroverweging and bijstelling; opstroom, afstroom and zittenblijven). So a wijk with enough
+groep-8 pupils keeps its own heroverweging figure even where its few vmbo-gt graduates are pooled.
+
+Per gemeente, a wijk is *small* while any of its population's criterion denominators is below
+``pooling.wijk_min``; a wijkgroep while one is below ``pooling.wijkgroep_min`` (by default the
+group-disclosure minimum, 20: a group of 10 to 19 pupils often shows 0% or 100% and would be
+withheld after all). Repeatedly the smallest small group (by its most limiting
 criterion, then its total size, then its first wijkcode) is merged with one bordering group of
-the same gemeente (``Geography.wijken[..].buren``): the merge that leaves the group no longer
-small if one exists, and among those the smallest merged group. It stops when no small group has
-a neighbour. One map serves every indicator of the release. A group of two or more wijken is a
-wijkgroep ``WGgggg_nn``, numbered per gemeente in order of its first wijkcode; its name lists
-its members' names. A small wijk without a neighbour stays on its own and primary suppression
-takes over; pooling never crosses a gemeente border, so gemeente figures stay sums of wijken.
+the same gemeente (``Geography.wijken[..].buren``): a neighbour that is small itself if there is
+one (so that no wijk that could stand on its own is absorbed), then the merge that leaves the
+group no longer small, then the smallest merged group. A merge that would cover every
+wijk of the gemeente is never made: such a wijkgroep would only repeat the gemeente figure, and
+its members are better withheld (primary suppression) so that the gemeente figure stands. It
+stops when no small group has a neighbour it may merge with. A small wijk without one stays on its
+own and primary suppression takes over; pooling never crosses a gemeente border, so gemeente
+figures stay sums of wijken.
+
+Codes. A group of two or more wijken is a wijkgroep ``WGgggg_nn``. Per gemeente, the distinct
+member sets of all populations' maps are numbered together in order of their first wijkcode (then
+their members), so one code always means one set of wijken within a release, whichever
+populations use it (``PoolingGroup.populations``); its name lists its members' names.
 
 Regions (``opleidingsmobiliteit`` only). Gemeenten start in their ``Gemeente.regio``. A region
 pool fails while a known parents' group has fewer than ``pooling.regio_min_group`` pupils or
@@ -36,7 +51,7 @@ NAME_SEPARATOR = " + "
 
 @dataclass(frozen=True)
 class WijkPooling:
-    """Which publication unit each wijk belongs to: itself, or a wijkgroep."""
+    """Which publication unit each wijk belongs to (for one population): itself, or a wijkgroep."""
 
     groups: tuple[PoolingGroup, ...]
     #: wijkcode -> the code of its unit (its own code, or the wijkgroep's)
@@ -64,39 +79,68 @@ def pool_wijken(
     geography: Geography,
     criteria: Mapping[str, Sequence[int]],
     threshold: int,
+    group_threshold: int | None = None,
 ) -> WijkPooling:
-    """Merge small wijken with bordering wijken of their gemeente.
+    """Merge small wijken with bordering wijken of their gemeente, for one population.
 
     ``criteria`` maps every wijkcode to its criterion denominators (the same criteria, in the
-    same order, for every wijk).
+    same order, for every wijk). A wijk is small below ``threshold``, a wijkgroep below
+    ``group_threshold`` (default: ``threshold``).
     """
-    unit_of: dict[str, str] = {}
-    groups: list[PoolingGroup] = []
+    return pool_wijken_per_population(geography, {"": criteria}, threshold, group_threshold)[""]
+
+
+def pool_wijken_per_population(
+    geography: Geography,
+    criteria: Mapping[str, Mapping[str, Sequence[int]]],
+    threshold: int,
+    group_threshold: int | None = None,
+) -> dict[str, WijkPooling]:
+    """One pooling map per population, with wijkgroep codes shared across the maps.
+
+    ``criteria`` maps each population id to its criteria per wijkcode (see ``pool_wijken``); a
+    population with no criteria (an empty sequence per wijk) is not pooled.
+    """
     wijken_of: dict[str, list[str]] = {g: [] for g in geography.gemeenten}
     for w in sorted(geography.wijken):
         wijken_of[geography.wijken[w].gemeentecode].append(w)
+    populations = sorted(criteria)
+    least = threshold if group_threshold is None else max(threshold, group_threshold)
+    unit_of: dict[str, dict[str, str]] = {p: {} for p in populations}
+    used_by: dict[str, list[str]] = {p: [] for p in populations}
+    groups: list[PoolingGroup] = []
     for gemeentecode in sorted(geography.gemeenten):
         wijken = wijken_of[gemeentecode]
-        n = 0
-        for members in _pool_gemeente(geography, wijken, criteria, threshold):
-            if len(members) == 1:
-                unit_of[members[0]] = members[0]
-                continue
-            n += 1
+        found: dict[tuple[str, ...], list[str]] = {}  # member set -> populations using it
+        for p in populations:
+            for members in _pool_gemeente(geography, wijken, criteria[p], threshold, least):
+                if len(members) == 1:
+                    unit_of[p][members[0]] = members[0]
+                else:
+                    found.setdefault(tuple(members), []).append(p)
+        for n, group in enumerate(sorted(found), 1):
             code = _group_code(gemeentecode, n)
-            name = NAME_SEPARATOR.join(geography.wijken[w].naam for w in members)
             groups.append(
                 PoolingGroup(
                     code=code,
-                    name=name,
+                    name=NAME_SEPARATOR.join(geography.wijken[w].naam for w in group),
                     level=GeoLevel.WIJKGROEP,
-                    members=tuple(members),
+                    members=group,
                     gemeentecode=gemeentecode,
+                    populations=tuple(p for p in found[group] if p),
                 )
             )
-            for w in members:
-                unit_of[w] = code
-    return WijkPooling(groups=tuple(groups), unit_of=unit_of)
+            for p in found[group]:
+                used_by[p].append(code)
+                for w in group:
+                    unit_of[p][w] = code
+    return {
+        p: WijkPooling(
+            groups=tuple(g for g in groups if g.code in set(used_by[p])),
+            unit_of=unit_of[p],
+        )
+        for p in populations
+    }
 
 
 def _pool_gemeente(
@@ -104,15 +148,18 @@ def _pool_gemeente(
     wijken: list[str],
     criteria: Mapping[str, Sequence[int]],
     threshold: int,
+    group_threshold: int,
 ) -> list[list[str]]:
     """The groups of one gemeente, each sorted, in order of their first wijkcode."""
     in_gemeente = set(wijken)
+    whole = len(wijken)
     group_of = {w: w for w in wijken}  # wijk -> group id (the group's first wijkcode)
     members: dict[str, list[str]] = {w: [w] for w in wijken}
     sizes: dict[str, list[int]] = {w: [int(v) for v in criteria[w]] for w in wijken}
 
-    def small(size: Sequence[int]) -> bool:
-        return min(size, default=threshold) < threshold
+    def small(size: Sequence[int], n_members: int = 1) -> bool:
+        least = threshold if n_members == 1 else group_threshold
+        return min(size, default=least) < least
 
     def neighbours(gid: str) -> set[str]:
         out = set()
@@ -120,17 +167,24 @@ def _pool_gemeente(
             for b in geography.wijken[w].buren:
                 if b in in_gemeente and group_of[b] != gid:
                     out.add(group_of[b])
-        return out
+        # never a group of every wijk of the gemeente: it would only repeat the gemeente figure
+        return {o for o in out if len(members[gid]) + len(members[o]) < whole}
 
     while True:
-        candidates = [g for g in members if small(sizes[g]) and neighbours(g)]
+        candidates = [g for g in members if small(sizes[g], len(members[g])) and neighbours(g)]
         if not candidates:
             break
         gid = min(candidates, key=lambda g: (min(sizes[g]), sum(sizes[g]), g))
 
-        def merge_key(other: str, gid: str = gid) -> tuple[bool, int, str]:
+        def merge_key(other: str, gid: str = gid) -> tuple[bool, bool, int, str]:
+            # a small neighbour first: merging two small groups costs no wijk its own figure
             merged = [a + b for a, b in zip(sizes[gid], sizes[other], strict=True)]
-            return (small(merged), sum(merged), other)
+            return (
+                not small(sizes[other], len(members[other])),
+                small(merged, 2),
+                sum(merged),
+                other,
+            )
 
         other = min(neighbours(gid), key=merge_key)
         keep, drop = sorted((gid, other))

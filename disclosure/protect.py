@@ -60,7 +60,13 @@ from .audit import (
 )
 from .noise import percentage_interval
 from .policy import Policy, check_not_weaker, policy_dict, policy_hash
-from .pooling import NAME_SEPARATOR, RegioPooling, WijkPooling, pool_regios, pool_wijken
+from .pooling import (
+    NAME_SEPARATOR,
+    RegioPooling,
+    WijkPooling,
+    pool_regios,
+    pool_wijken_per_population,
+)
 from .primary import primary_rule, status_bounds
 from .release import (
     Decision,
@@ -94,7 +100,8 @@ class Protection:
     table: Table
     stats: SuppressionStats
     checks: list[Check]
-    wijk_pooling: WijkPooling
+    #: population id -> its wijk pooling map
+    wijk_pooling: Mapping[str, WijkPooling]
     regio_pooling: RegioPooling
 
 
@@ -273,12 +280,15 @@ def _population_arrays(counts: pd.DataFrame, geo: Geography) -> dict[str, np.nda
 
 def _criteria(
     arrays: Mapping[str, np.ndarray], geo: Geography, policy: Policy
-) -> dict[str, list[int]]:
+) -> dict[str, dict[str, list[int]]]:
+    """Per wijk population: each wijk's criterion denominators (only that population's)."""
     wijken = sorted(geo.wijken)
-    columns: list[np.ndarray] = []
+    columns: dict[str, list[np.ndarray]] = {
+        p.id.value: [] for p in POPULATIONS.values() if p.id.value != _REGIONAL
+    }
     for crit in policy.pooling.wijk_criteria:
         if crit in arrays:
-            columns.append(arrays[crit].sum(axis=(1, 2)))
+            columns[crit].append(arrays[crit].sum(axis=(1, 2)))
             continue
         spec = INDICATORS[IndicatorId(crit)]
         pop = POPULATIONS[spec.population]
@@ -286,11 +296,14 @@ def _criteria(
         cats = [i for i, c in enumerate(pop.categories) if c in spec.denominator]
         for b in spec.breakdowns:
             if b == TOTAAL and pop.breakdowns != (TOTAAL,):
-                columns.append(arr[:, :, cats].sum(axis=(1, 2)))
+                columns[pop.id.value].append(arr[:, :, cats].sum(axis=(1, 2)))
             else:
-                columns.append(arr[:, pop.breakdowns.index(b), cats].sum(axis=1))
-    matrix = np.stack(columns, axis=1)
-    return {w: [int(v) for v in matrix[i]] for i, w in enumerate(wijken)}
+                columns[pop.id.value].append(arr[:, pop.breakdowns.index(b), cats].sum(axis=1))
+    out: dict[str, dict[str, list[int]]] = {}
+    for p, cols in columns.items():
+        matrix = np.stack(cols, axis=1) if cols else np.zeros((len(wijken), 0), np.int64)
+        out[p] = {w: [int(v) for v in matrix[i]] for i, w in enumerate(wijken)}
+    return out
 
 
 def _parent_groups(arrays: Mapping[str, np.ndarray], geo: Geography) -> dict[str, dict[str, int]]:
@@ -314,6 +327,20 @@ class _CellSpec:
     label: str
     num_form: int
     den_form: int
+
+
+def _den_groups(cellspecs: Sequence[_CellSpec]) -> list[list[_CellSpec]]:
+    """Cells grouped by their denominator, in order of first appearance: each group is one item.
+
+    Cells over one denominator (opstroom, afstroom and zittenblijven of an origin group) are
+    withheld together, since withholding one while its siblings show the denominator tells
+    little. A cell whose denominator is another cell's numerator (bijstelling's is
+    heroverweging's) is an item of its own: it can be withheld while heroverweging stays.
+    """
+    groups: dict[int, list[_CellSpec]] = {}
+    for cs in cellspecs:
+        groups.setdefault(cs.den_form, []).append(cs)
+    return list(groups.values())
 
 
 def _family_layout(
@@ -341,7 +368,7 @@ def build_table(
     schooljaar: int,
     arrays: Mapping[str, np.ndarray],
     geo: Geography,
-    wijk_pooling: WijkPooling,
+    wijk_pooling: Mapping[str, WijkPooling],
     regio_pooling: RegioPooling,
     policy: Policy,
     noisy: bool,
@@ -385,9 +412,6 @@ def build_table(
     wijken_of: dict[str, list[str]] = {g: [] for g in gemeenten}
     for w in wijken:
         wijken_of[gemeente_of_wijk[w]].append(w)
-    groups_of: dict[str, dict[str, PoolingGroup]] = {g: {} for g in gemeenten}
-    for group in wijk_pooling.groups:
-        groups_of[str(group.gemeentecode)][group.code] = group
     # per family and form: its label and offsets, computed once
     form_offsets = [
         [(flabel, fam_obj.offsets(bds, cats)) for flabel, bds, cats in layouts[fi][0]]
@@ -396,7 +420,7 @@ def build_table(
 
     number_form: list[int] = []  # the form (index in its family's layout) of each number
 
-    def add_item(
+    def add_items(
         fam: int,
         label: str,
         level: GeoLevel,
@@ -407,40 +431,51 @@ def build_table(
         parent_code: str | None,
         phantom: bool = False,
         pooled_into: str | None = None,
-        pool: int = -1,
-    ) -> int:
-        ii = len(table.items)
-        item = Item(fam, label, level, code, block, phantom=phantom, pool=pool)
-        table.items.append(item)
-        cellspecs = layouts[fam][1]
+        pools: Sequence[int] = (),
+    ) -> list[int]:
+        """The items of one unit: one per group of cells that share a denominator."""
         form_number: dict[int, int] = {}
-        for fi, (flabel, offsets) in enumerate(form_offsets[fam]):
-            if flabel != label:
-                continue
-            form_number[fi] = len(table.numbers)
-            # values are filled in below, all numbers of a family at once
-            table.numbers.append(Number(fam, ii, atoms, offsets, 0, 0))
-            number_form.append(fi)
-            item.numbers.append(form_number[fi])
-        for cs in cellspecs[label]:
-            item.cells.append(len(table.cells))
-            table.cells.append(
-                Cell(
-                    cs.indicator,
-                    label,
-                    level,
-                    code,
-                    name,
-                    ii,
-                    form_number[cs.num_form],
-                    form_number[cs.den_form],
-                    parent_code,
-                    pooled_into,
-                )
+        made: list[int] = []
+        for k, group in enumerate(_den_groups(layouts[fam][1][label])):
+            ii = len(table.items)
+            item = Item(
+                fam, label, level, code, block, phantom=phantom, pool=pools[k] if pools else -1
             )
-        if block >= 0:
-            table.blocks[block].items.append(ii)
-        return ii
+            table.items.append(item)
+            made.append(ii)
+            for cs in group:
+                for fi in (cs.den_form, cs.num_form):
+                    if fi in form_number:
+                        continue
+                    form_number[fi] = len(table.numbers)
+                    # values are filled in below, all numbers of a family at once
+                    offsets = form_offsets[fam][fi][1]
+                    table.numbers.append(Number(fam, ii, atoms, offsets, 0, 0))
+                    number_form.append(fi)
+                    item.numbers.append(form_number[fi])
+            for cs in group:
+                item.cells.append(len(table.cells))
+                table.cells.append(
+                    Cell(
+                        cs.indicator,
+                        label,
+                        level,
+                        code,
+                        name,
+                        ii,
+                        form_number[cs.num_form],
+                        form_number[cs.den_form],
+                        parent_code,
+                        pooled_into,
+                    )
+                )
+            if block >= 0:
+                table.blocks[block].items.append(ii)
+        return made
+
+    def relate(parents: list[int], children: Sequence[list[int]]) -> None:
+        for k, parent in enumerate(parents):
+            table.relations.append((parent, tuple(child[k] for child in children)))
 
     new_block = table.new_block
     for family in families:
@@ -452,11 +487,9 @@ def build_table(
                 np.array([pool_codes.index(regio_pooling.pool_of[g]) for g in gemeenten], np.int64)
             )
         else:
-            unit_codes = sorted(set(wijk_pooling.unit_of.values()))
-            unit_index = {u: i for i, u in enumerate(unit_codes)}
-            table.unit_of_atom.append(
-                np.array([unit_index[wijk_pooling.unit_of[w]] for w in wijken], np.int64)
-            )
+            unit_of = wijk_pooling[family.population].unit_of
+            unit_index = {u: i for i, u in enumerate(sorted(set(unit_of.values())))}
+            table.unit_of_atom.append(np.array([unit_index[unit_of[w]] for w in wijken], np.int64))
 
     pool_of = regio_pooling.pool_of
     regio_groups = {g.code: g for g in regio_pooling.groups}
@@ -468,19 +501,19 @@ def build_table(
         joint_block = new_block(fam, all_atoms) if joint else -1
         if family.regional:
             for label in [*family.breakdowns, TOTAAL]:
-                land = add_item(
+                land = add_items(
                     fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, joint_block, None
                 )
-                pools: list[int] = []
+                pools: list[list[int]] = []
                 for code in sorted(regio_groups):
                     group = regio_groups[code]
                     atoms = np.array(sorted(gem_idx[g] for g in group.members), dtype=np.int64)
-                    pool_item = add_item(
+                    pool_items = add_items(
                         fam, label, GeoLevel.REGIO, code, group.name, atoms, joint_block, None
                     )
-                    pools.append(pool_item)
+                    pools.append(pool_items)
                     for gm in group.members:
-                        add_item(
+                        add_items(
                             fam,
                             label,
                             GeoLevel.GEMEENTE,
@@ -491,15 +524,19 @@ def build_table(
                             pool_of[gm],
                             phantom=True,
                             pooled_into=pool_of[gm],
-                            pool=pool_item,
+                            pools=pool_items,
                         )
-                table.relations.append((land, tuple(pools)))
+                relate(land, pools)
             continue
         land_block = joint_block if joint else -1
+        fam_pooling = wijk_pooling[family.population]
+        groups_of: dict[str, dict[str, PoolingGroup]] = {g: {} for g in gemeenten}
+        for group in fam_pooling.groups:
+            groups_of[str(group.gemeentecode)][group.code] = group
         labels: list[str] = [b for b in family.breakdowns if layouts[fam][1].get(b)]
-        gem_items: dict[str, list[int]] = {label: [] for label in labels}
+        gem_items: dict[str, list[list[int]]] = {label: [] for label in labels}
         lands = {
-            label: add_item(
+            label: add_items(
                 fam, label, GeoLevel.LAND, LAND_CODE, LAND_NAME, all_atoms, land_block, None
             )
             for label in labels
@@ -510,18 +547,18 @@ def build_table(
             block = joint_block if joint else new_block(fam, atoms)
             units: dict[str, list[int]] = {}
             for w in wijken_of[gm]:
-                units.setdefault(wijk_pooling.unit_of.get(w, w), []).append(wijk_idx[w])
+                units.setdefault(fam_pooling.unit_of.get(w, w), []).append(wijk_idx[w])
             groups = groups_of[gm]
             for label in labels:
-                gem = add_item(
+                gem = add_items(
                     fam, label, GeoLevel.GEMEENTE, gm, geo.gemeenten[gm].naam, atoms, block, None
                 )
                 gem_items[label].append(gem)
-                unit_items = []
+                unit_items: list[list[int]] = []
                 for code in sorted(units):
                     unit_atoms = np.array(sorted(units[code]), dtype=np.int64)
                     if code in groups:
-                        group_item = add_item(
+                        group_items = add_items(
                             fam,
                             label,
                             GeoLevel.WIJKGROEP,
@@ -531,9 +568,9 @@ def build_table(
                             block,
                             gm,
                         )
-                        unit_items.append(group_item)
+                        unit_items.append(group_items)
                         for w in groups[code].members:
-                            add_item(
+                            add_items(
                                 fam,
                                 label,
                                 GeoLevel.WIJK,
@@ -544,11 +581,11 @@ def build_table(
                                 gemeente_of_wijk[w],
                                 phantom=True,
                                 pooled_into=code,
-                                pool=group_item,
+                                pools=group_items,
                             )
                     else:
                         unit_items.append(
-                            add_item(
+                            add_items(
                                 fam,
                                 label,
                                 GeoLevel.WIJK,
@@ -559,9 +596,9 @@ def build_table(
                                 gm,
                             )
                         )
-                table.relations.append((gem, tuple(unit_items)))
+                relate(gem, unit_items)
         for label in labels:
-            table.relations.append((lands[label], tuple(gem_items[label])))
+            relate(lands[label], gem_items[label])
     _fill_values(table, form_offsets, number_form, base, noisy)
     table.known_rows = _pooling_rows(table, geo, wijk_pooling, regio_pooling, policy)
     # regional families: a pool's total is the sum of its parents' groups, and so is the land's
@@ -583,35 +620,28 @@ def build_table(
 def _pooling_rows(
     table: Table,
     geo: Geography,
-    wijk_pooling: WijkPooling,
+    wijk_pooling: Mapping[str, WijkPooling],
     regio_pooling: RegioPooling,
     policy: Policy,
 ) -> list[KnownRow]:
-    """What the published pooling map proves, whatever the numbers (docs: "Attacker model").
+    """What the published pooling maps prove, whatever the numbers (docs: "Attacker model").
 
-    Pooling stops only when no small unit borders another unit of its gemeente, so a unit that
-    does has every criterion denominator >= ``pooling.wijk_min``. Region pools are merged until
+    Pooling stops only when no small unit borders another unit of its gemeente that it may merge
+    with (the two together not covering the whole gemeente), so a unit that does has every
+    criterion denominator of its population >= ``pooling.wijk_min``. Region pools are merged until
     each passes (unless one pool is left), so each known parents' group of a pool has at least
     ``pooling.regio_min_group`` pupils and ``onbekend`` is at most its share.
     """
     out: list[KnownRow] = []
     pp = policy.pooling
-    unit_of = wijk_pooling.unit_of
     wijk_idx = {w: i for i, w in enumerate(sorted(geo.wijken))}
-    bordered: dict[str, list[int]] = {}
-    for w, unit in unit_of.items():
-        wijk = geo.wijken[w]
-        if any(
-            b in unit_of and unit_of[b] != unit and geo.wijken[b].gemeentecode == wijk.gemeentecode
-            for b in wijk.buren
-        ):
-            bordered.setdefault(unit, [])
-    for w, unit in unit_of.items():
-        if unit in bordered:
-            bordered[unit].append(wijk_idx[w])
+    n_wijken: dict[str, int] = {}
+    for wijk in geo.wijken.values():
+        n_wijken[wijk.gemeentecode] = n_wijken.get(wijk.gemeentecode, 0) + 1
     for fi, fam in enumerate(table.families):
         if fam.regional:
             continue
+        bordered = _mergeable_units(geo, wijk_pooling[fam.population].unit_of, n_wijken)
         forms: list[np.ndarray] = []
         for crit in pp.wijk_criteria:
             if crit == fam.population:
@@ -625,10 +655,11 @@ def _pooling_rows(
         if not forms:
             continue
         for unit in sorted(bordered):
-            atoms = np.array(sorted(bordered[unit]), dtype=np.int64)
+            atoms = np.array(sorted(wijk_idx[w] for w in bordered[unit]), dtype=np.int64)
             block = _block_of(table, fi, atoms)
+            least = pp.wijk_min if len(atoms) == 1 else max(pp.wijk_min, pp.wijkgroep_min)
             for offsets in forms:
-                out.append(KnownRow(fi, atoms, offsets, None, pp.wijk_min, INF, block))
+                out.append(KnownRow(fi, atoms, offsets, None, least, INF, block))
     if len(regio_pooling.groups) > 1:
         gem_idx = {g: i for i, g in enumerate(sorted(geo.gemeenten))}
         for fi, fam in enumerate(table.families):
@@ -648,6 +679,31 @@ def _pooling_rows(
                             KnownRow(fi, atoms, offsets, None, pp.regio_min_group, INF, block)
                         )
                 out.append(KnownRow(fi, atoms, everyone, weights, -INF, 0.0, block))
+    return out
+
+
+def _mergeable_units(
+    geo: Geography, unit_of: Mapping[str, str], n_wijken: Mapping[str, int]
+) -> dict[str, list[str]]:
+    """Units of one map that border a unit they may merge with: their wijken, per unit code."""
+    size: dict[str, int] = {}
+    for unit in unit_of.values():
+        size[unit] = size.get(unit, 0) + 1
+    members: dict[str, list[str]] = {}
+    for w, unit in unit_of.items():
+        members.setdefault(unit, []).append(w)
+    out: dict[str, list[str]] = {}
+    for unit, ws in members.items():
+        gm = geo.wijken[ws[0]].gemeentecode
+        for w in ws:
+            others = {
+                unit_of[b]
+                for b in geo.wijken[w].buren
+                if b in unit_of and unit_of[b] != unit and geo.wijken[b].gemeentecode == gm
+            }
+            if any(size[unit] + size[o] < n_wijken[gm] for o in others):
+                out[unit] = ws
+                break
     return out
 
 
@@ -684,8 +740,21 @@ def _fill_values(
 
 
 def apply_primary(table: Table, policy: Policy) -> dict[int, Rule]:
-    """Primary rules on every cell; returns each cell's rule (pooled cells included)."""
+    """Primary rules on every cell; returns each cell's rule (pooled cells included).
+
+    A failing cell is withheld together with every cell that shows one of its counts: its
+    numerator always, its denominator only where showing it would let the status say more.
+    Bijstelling's denominator is heroverweging's numerator, so a bijstelling over 4
+    heroverwegingen is withheld while the heroverweging figure stands.
+
+    The status ``suppressed_primary`` says: the denominator was below the minimum cell, or the
+    percentage was (close to) 0 or 100 over fewer than the group minimum. Next to a published
+    denominator whose rounding interval still reaches below the minimum cell, the first
+    alternative stays open and the audit takes the hull of both. A published denominator that
+    proves the minimum cell was met leaves only "0 or 100%": then it is withheld too.
+    """
     rules: dict[int, Rule] = {}
+    failed: list[int] = []
     for ci, cell in enumerate(table.cells):
         num = table.numbers[cell.num].value
         den = table.numbers[cell.den].value
@@ -702,15 +771,24 @@ def apply_primary(table: Table, policy: Policy) -> dict[int, Rule]:
             cell.status = CellStatus.SUPPRESSED_PRIMARY
             cell.rule = rule
             cell.threshold = threshold
-    # the other cells of a suppressed item share its counts: withheld with it
-    for item in table.items:
+            failed.append(ci)
+    # what each failed cell's counts take with them: the items that show them
+    taken: dict[int, int] = {}  # item -> the failed cell it is withheld for
+    base, floor = policy.rounding.base, policy.primary.min_cell
+    for ci in failed:
+        cell = table.cells[ci]
+        den_lo = rounding_interval(max(table.numbers[cell.den].shown, 0), base)[0]
+        hidden = [cell.num] if den_lo < floor else [cell.num, cell.den]
+        taken.setdefault(cell.item, ci)
+        for n in hidden:
+            for other, _part in table.exposures[n]:
+                taken.setdefault(table.cells[other].item, ci)
+    for ii in sorted(taken):
+        item = table.items[ii]
         if item.phantom:
             continue
-        failed = [ci for ci in item.cells if table.cells[ci].status is not CellStatus.PUBLISHED]
-        if not failed:
-            continue
         item.withheld = True
-        first = table.cells[failed[0]].key_text(table.schooljaar)
+        first = table.cells[taken[ii]].key_text(table.schooljaar)
         for ci in item.cells:
             cell = table.cells[ci]
             if cell.status is CellStatus.PUBLISHED:
@@ -909,9 +987,12 @@ def _adopt_statuses(
 
 def _pool(
     arrays: Mapping[str, np.ndarray], geo: Geography, policy: Policy
-) -> tuple[WijkPooling, RegioPooling]:
-    """Wijken into wijkgroepen and gemeenten into region pools, as ``policy`` asks."""
-    wijk_pooling = pool_wijken(geo, _criteria(arrays, geo, policy), policy.pooling.wijk_min)
+) -> tuple[dict[str, WijkPooling], RegioPooling]:
+    """Wijken into wijkgroepen (one map per population) and gemeenten into region pools."""
+    pp = policy.pooling
+    wijk_pooling = pool_wijken_per_population(
+        geo, _criteria(arrays, geo, policy), pp.wijk_min, pp.wijkgroep_min
+    )
     regio_pooling = pool_regios(
         geo,
         _parent_groups(arrays, geo),
@@ -926,7 +1007,7 @@ def _earlier_pooling(
     geo: Geography,
     made_under: Policy,
     arrays: Mapping[str, np.ndarray],
-) -> tuple[WijkPooling, RegioPooling] | None:
+) -> tuple[dict[str, WijkPooling], RegioPooling] | None:
     """The earlier release's pooling, re-derived; None if it does not match its pooled rows."""
     wijk_pooling, regio_pooling = _pool(arrays, geo, made_under)
     if _pooled_rows(cells) != _pooling_signature(wijk_pooling, regio_pooling):
@@ -934,20 +1015,31 @@ def _earlier_pooling(
     return wijk_pooling, regio_pooling
 
 
-def _pooled_rows(cells: Sequence[ReleaseCell]) -> set[tuple[GeoLevel, str, str | None]]:
-    """A release's pooling map as its pooled rows show it."""
-    return {
-        (c.geo_level, c.geo_code, c.pooled_into) for c in cells if c.status is CellStatus.POOLED
-    }
+_PoolingKey = tuple[str, GeoLevel, str, str | None]
+
+
+def _pooled_rows(cells: Sequence[ReleaseCell]) -> set[_PoolingKey]:
+    """A release's pooling maps as its pooled rows show them: (population, level, code, pool)."""
+    out: set[_PoolingKey] = set()
+    for c in cells:
+        if c.status is CellStatus.POOLED:
+            spec = INDICATORS.get(c.indicator)  # type: ignore[call-overload]
+            population = spec.population.value if spec is not None else c.indicator
+            out.add((population, c.geo_level, c.geo_code, c.pooled_into))
+    return out
 
 
 def _pooling_signature(
-    wijk_pooling: WijkPooling, regio_pooling: RegioPooling
-) -> set[tuple[GeoLevel, str, str | None]]:
+    wijk_pooling: Mapping[str, WijkPooling], regio_pooling: RegioPooling
+) -> set[_PoolingKey]:
     """The pooled rows a release with this pooling shows (see ``_pooled_rows``)."""
-    return {(GeoLevel.WIJK, w, u) for w, u in wijk_pooling.unit_of.items() if u != w} | {
-        (GeoLevel.GEMEENTE, g, r) for g, r in regio_pooling.pool_of.items()
+    out: set[_PoolingKey] = {
+        (p, GeoLevel.WIJK, w, u)
+        for p, pooling in wijk_pooling.items()
+        for w, u in pooling.unit_of.items()
+        if u != w
     }
+    return out | {(_REGIONAL, GeoLevel.GEMEENTE, g, r) for g, r in regio_pooling.pool_of.items()}
 
 
 def _number_key(family: int, atoms: np.ndarray, offsets: np.ndarray) -> tuple[int, bytes, bytes]:
@@ -1092,7 +1184,7 @@ def assemble(
     table: Table,
     policy: Policy,
     checks: Sequence[Check],
-    wijk_pooling: WijkPooling,
+    wijk_pooling: Mapping[str, WijkPooling],
     regio_pooling: RegioPooling,
     decisions: list[Decision],
     dp: DPParams | None,
@@ -1222,8 +1314,9 @@ def assemble(
             d.detail["part"],
         )
     )
+    wijkgroepen = {g.code: g for p in wijk_pooling.values() for g in p.groups}
     pooling: tuple[PoolingGroup, ...] = tuple(
-        sorted((*wijk_pooling.groups, *regio_pooling.groups), key=lambda g: g.code)
+        sorted((*wijkgroepen.values(), *regio_pooling.groups), key=lambda g: g.code)
     )
     return ProtectedDraft(
         schooljaar=sj,

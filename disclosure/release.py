@@ -86,6 +86,9 @@ class PoolingGroup(_Frozen):
     members: tuple[str, ...]
     #: the gemeente of a wijkgroep; None for a region pool
     gemeentecode: str | None = None
+    #: the populations whose pooling map has this wijkgroep (their indicators show it); empty
+    #: for a region pool (opleidingsmobiliteit's only)
+    populations: tuple[str, ...] = ()
 
 
 class DPParams(_Frozen):

@@ -24,11 +24,15 @@ With ``use_status`` the attacker also reads the public rules behind what it sees
   reasons (den < min cell; 0% shown; 100% shown), whose hull bounds the cell;
 - a ``suppressed_secondary`` cell passed both: denominator >= minimum cell, and either a large
   denominator or a percentage strictly inside (0, 100) even after rounding;
-- the pooling map: pooling merges a small wijk with a neighbour until no small unit has one, so
-  a unit that still borders another unit of its gemeente has every pooling criterion
-  denominator >= ``pooling.wijk_min``.
+- the pooling maps, one per population: pooling merges a small unit with a neighbour until no
+  small unit has one it may merge with (the two together never the whole gemeente), so a unit
+  of a population's map that still borders such a unit has every criterion denominator of that
+  population >= ``pooling.wijk_min`` (a single wijk) or ``pooling.wijkgroep_min`` (a group).
+  A release whose policy has no ``pooling.wijkgroep_min`` (an older one) has one map for every
+  criterion and no such exceptions.
 
-Two attacks then bound every withheld numerator and denominator: differencing (a published parent
+Two attacks then bound every withheld numerator and denominator that no published cell shows
+(a count that another published cell shows is no secret of the withheld one): differencing (a published parent
 minus published siblings) and a joint linear programme per population (HiGHS, the solver behind
 ``scipy.optimize.linprog(method="highs")``). Counts are integers, so LP bounds are rounded
 inwards. ``findings`` and ``attack_releases`` compare the intervals with the true values, which
@@ -93,6 +97,8 @@ class PublicPolicy:
     #: denominators is below ``wijk_min``: indicator ids (each breakdown) or population ids
     wijk_min: int | None = None
     wijk_criteria: tuple[str, ...] = ()
+    #: a wijkgroep (two or more wijken) stays small while a criterion is below this
+    wijkgroep_min: int | None = None
 
     @property
     def half_width(self) -> int:
@@ -125,6 +131,7 @@ class PublicPolicy:
             percentage_basis=percentage_basis,
             wijk_min=get("pooling.wijk_min", None),
             wijk_criteria=tuple(get("pooling.wijk_criteria", ())),
+            wijkgroep_min=get("pooling.wijkgroep_min", None),
         )
 
 
@@ -183,6 +190,8 @@ class PublishedRelease:
     #: pool code -> members (wijken of a wijkgroep, gemeenten of a region pool)
     pools: Mapping[str, tuple[str, ...]]
     policy: PublicPolicy
+    #: pool code -> the populations whose pooling map has it (empty: an older release)
+    pool_populations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -192,11 +201,13 @@ class PublishedRelease:
         policy: PublicPolicy,
     ) -> PublishedRelease:
         pools: dict[str, tuple[str, ...]] = {}
+        populations: dict[str, tuple[str, ...]] = {}
         for group in pooling:
-            code = group["code"] if isinstance(group, Mapping) else group.code
-            members = group["members"] if isinstance(group, Mapping) else group.members
-            pools[str(code)] = tuple(str(m) for m in members)
-        return cls(tuple(SeenCell.of(c) for c in cells), pools, policy)
+            get = group.get if isinstance(group, Mapping) else lambda k, g=group: getattr(g, k)
+            code = str(get("code"))
+            pools[code] = tuple(str(m) for m in get("members"))
+            populations[code] = tuple(str(p) for p in (get("populations") or ()))
+        return cls(tuple(SeenCell.of(c) for c in cells), pools, policy, populations)
 
     @classmethod
     def from_draft(cls, draft: Any) -> PublishedRelease:
@@ -538,36 +549,55 @@ class Attacker:
             model.bound(den, Interval(policy.group_min, math.inf), f"{where} group rule")
 
     def _read_pooling(self, ri: int, release: PublishedRelease) -> None:
-        """A unit left next to another unit of its gemeente was not small on any criterion."""
+        """A unit left next to a unit it may merge with was not small on its criteria."""
         policy = release.policy
         if policy.wijk_min is None or not policy.wijk_criteria:
             return
         geo = self.geography
-        groups = [
-            members
-            for members in release.pools.values()
-            if members and all(m in geo.wijken for m in members)
-        ]
-        grouped = {w for members in groups for w in members}
-        units = groups + [(w,) for w in geo.wijken if w not in grouped]
+        # releases whose policy knows wijkgroep_min pool per population (older ones: one map)
+        per_population = policy.wijkgroep_min is not None
+        by_map: dict[str | None, list[str]] = {}
+        for criterion in policy.wijk_criteria:
+            pop = _population_of(criterion) if per_population else None
+            by_map.setdefault(pop, []).append(criterion)
+        n_wijken: dict[str, int] = {}
+        for wijk in geo.wijken.values():
+            n_wijken[wijk.gemeentecode] = n_wijken.get(wijk.gemeentecode, 0) + 1
         years = sorted({c.schooljaar for c in release.cells})
-        for unit in units:
-            gemeente = geo.wijken[unit[0]].gemeentecode
-            if not any(
-                b not in unit and geo.wijken[b].gemeentecode == gemeente
-                for w in unit
-                for b in geo.wijken[w].buren
-                if b in geo.wijken
-            ):
-                continue  # no neighbour: it may have stayed small
-            for sj in years:
-                for criterion in policy.wijk_criteria:
-                    for block, expr in self._criterion_sums(sj, criterion, list(unit)):
-                        self._block(block).bound(
-                            expr,
-                            Interval(policy.wijk_min, math.inf),
-                            f"release {ri} pooling: {criterion} of {','.join(unit)} not small",
-                        )
+        for pop, criteria in by_map.items():
+            groups = [
+                members
+                for code, members in release.pools.items()
+                if members
+                and all(m in geo.wijken for m in members)
+                and (pop is None or pop in release.pool_populations.get(code, ()))
+            ]
+            grouped = {w for members in groups for w in members}
+            units = groups + [(w,) for w in geo.wijken if w not in grouped]
+            unit_of = {w: unit for unit in units for w in unit}
+            for unit in units:
+                gemeente = geo.wijken[unit[0]].gemeentecode
+                others = {
+                    unit_of[b]
+                    for w in unit
+                    for b in geo.wijken[w].buren
+                    if b in geo.wijken and b not in unit and geo.wijken[b].gemeentecode == gemeente
+                }
+                if per_population:
+                    others = {o for o in others if len(unit) + len(o) < n_wijken[gemeente]}
+                if not others:
+                    continue  # no neighbour it may merge with: it may have stayed small
+                least = policy.wijk_min
+                if per_population and len(unit) > 1 and policy.wijkgroep_min is not None:
+                    least = max(least, policy.wijkgroep_min)
+                for sj in years:
+                    for criterion in criteria:
+                        for block, expr in self._criterion_sums(sj, criterion, list(unit)):
+                            self._block(block).bound(
+                                expr,
+                                Interval(least, math.inf),
+                                f"release {ri} pooling: {criterion} of {','.join(unit)} not small",
+                            )
 
     def _criterion_sums(
         self, sj: int, criterion: str, wijken: list[str]
@@ -933,10 +963,12 @@ def findings(
     base = {(t.block, t.expr): iv for t, iv in (inherent or {}).items()}
     out = []
     for target, interval in intervals.items():
-        if release is not None:
-            first = attacker.blocks[target.block].published_in.get(target.expr)
-            if first is not None and first < release:
-                continue
+        first = attacker.blocks[target.block].published_in.get(target.expr)
+        if first is not None and (release is None or first <= release):
+            # the same sum is shown by a published cell (bijstelling's denominator is
+            # heroverweging's numerator): it is no secret of the withheld cell; what the
+            # withheld cell hides (its numerator, its percentage) is judged on its own
+            continue
         if not any(
             c.status in statuses
             and (release is None or c.release == release)
@@ -990,3 +1022,10 @@ def attack_releases(
             if is_disclosed(f.true_value, f.interval, cap):
                 out.append(Finding(f.attack, f.target, f.true_value, f.interval, f.margin, cap))
     return [], out
+
+
+def _population_of(criterion: str) -> str:
+    """The population a pooling criterion counts (an indicator id or a population id)."""
+    if criterion in {i.value for i in INDICATORS}:
+        return INDICATORS[criterion].population.value  # type: ignore[index]
+    return criterion

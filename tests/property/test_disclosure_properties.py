@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from disclosure.policy import Policy, PrimaryPolicy, load_policy
 from disclosure.protect import naive_baseline, protect, run_protection
 from disclosure.release import Decision, DPParams, EarlierRelease, ProtectedDraft, ReleaseCell
+from disclosure.rounding import rounding_interval
 from indicators.specs import INDICATORS, POPULATIONS, indicator_counts, population_keys
 from kansenkluis.domain import (
     LAND_CODE,
@@ -260,15 +261,27 @@ def test_random_worlds_are_protected(agg: AggregateTable) -> None:
         for d in draft.decisions
         if d.kind == "audit"
     }
-    for c in draft.cells:
-        if c.status in (CellStatus.SUPPRESSED_PRIMARY, CellStatus.SUPPRESSED_SECONDARY):
-            for part in ("numerator", "denominator"):
-                assert (c.indicator, c.breakdown, c.geo_level, c.geo_code, part) in audited
+    table = result.table
+    for c in table.cells:
+        if c.status not in (CellStatus.SUPPRESSED_PRIMARY, CellStatus.SUPPRESSED_SECONDARY):
+            continue
+        for part, n in (("numerator", c.num), ("denominator", c.den)):
+            if table.is_published(n):
+                # a count another cell still shows (bijstelling's denominator is heroverweging's
+                # numerator): after a primary rule only the denominator, and only where its
+                # published value still reaches below the minimum cell (the status then tells
+                # no more than the figure)
+                if c.status is CellStatus.SUPPRESSED_PRIMARY:
+                    assert part == "denominator", (c.indicator, c.code)
+                    shown = table.numbers[n].shown
+                    low = rounding_interval(shown, POLICY.rounding.base)[0]
+                    assert low < POLICY.primary.min_cell, (c.indicator, c.code)
+                continue
+            assert (c.indicator, c.breakdown, c.level, c.code, part) in audited
     for d in draft.decisions:
         if d.kind == "audit":
             assert d.detail == {"outcome": "pass", "part": d.detail["part"]}
     # the exact figures add up: a parent is the sum of its children in every relation
-    table = result.table
     for parent, children in table.relations:
         for k, n in enumerate(table.items[parent].numbers):
             assert table.numbers[n].value == sum(
@@ -364,34 +377,45 @@ def test_worked_example_resists_subtraction() -> None:
     draft = result.draft
     eiland = cell(draft, "heroverweging", "WK099901")
     assert eiland.status is CellStatus.SUPPRESSED_PRIMARY and eiland.rule is Rule.MIN_CELL
-    # a complement within the gemeente: one of the two big wijken, with its bijstelling
+    # a complement within the gemeente for each: heroverweging and bijstelling are items of
+    # their own (bijstelling's denominator is heroverweging's numerator), so each takes the
+    # cheapest safe complement: Centrum's heroverweging, and Noord's bijstelling (Centrum's
+    # bijstelling has a denominator of 11, whose secondary status alone would say >= 10)
     complements = [
         c
         for c in draft.cells
         if c.parent_code == "GM0999" and c.status is CellStatus.SUPPRESSED_SECONDARY
     ]
-    assert {c.geo_code for c in complements} == {"WK099903"}
-    assert {c.indicator for c in complements} == {"heroverweging", "bijstelling"}
+    assert {(c.indicator, c.geo_code) for c in complements} == {
+        ("heroverweging", "WK099902"),
+        ("bijstelling", "WK099903"),
+    }
     assert cell(draft, "heroverweging", "GM0999").numerator == 30
+    # Centrum's heroverweging numerator stays shown, as its bijstelling's denominator
+    assert cell(draft, "bijstelling", "WK099902").denominator == 10
     # the subtraction an attacker would do on a primary-only release
-    gemeente, centrum = (
+    gemeente, noord = (
         cell(draft, "heroverweging", "GM0999"),
-        cell(draft, "heroverweging", "WK099902"),
+        cell(draft, "heroverweging", "WK099903"),
     )
-    assert gemeente.denominator is not None and centrum.denominator is not None
-    # the subtraction now leaves only Eiland + Noord; any Eiland from 3 to 9 fits it next to a
-    # Noord of at least 10 (what Noord's own status says)
-    low = gemeente.denominator - 2 - (centrum.denominator + 2)
-    high = gemeente.denominator + 2 - (centrum.denominator - 2)
-    assert (low, high) == (46, 54)
-    assert low - (6 - 3) >= 10 and high - (6 + 3) >= 10
-    # and the LP audit agrees for every withheld count of Eiland and Noord
+    assert gemeente.denominator is not None and noord.denominator is not None
+    # the subtraction now leaves only Eiland + Centrum; any Eiland from 3 to 9 fits it next to a
+    # Centrum of at least 10 (what Centrum's own status says)
+    low = gemeente.denominator - 2 - (noord.denominator + 2)
+    high = gemeente.denominator + 2 - (noord.denominator - 2)
+    assert (low, high) == (36, 44)
+    assert low - (6 + 3) >= 10 and high - (6 - 3) >= 10
+    # and the LP audit agrees for every withheld count of Eiland, Centrum and Noord
     table = result.table
     for ch in result.checks:
         item = table.items[table.numbers[ch.target.number].item]
         assert ch.ok and ch.lo <= ch.target.lo_req and ch.hi >= ch.target.hi_req, item.code
     secondary = next(
-        d for d in draft.decisions if d.kind == "suppressed_secondary" and d.geo_code == "WK099903"
+        d
+        for d in draft.decisions
+        if d.kind == "suppressed_secondary"
+        and d.geo_code == "WK099903"
+        and d.indicator == "bijstelling"
     )
     assert secondary.detail["protects"].endswith("/gemeente/GM0999")
 
@@ -436,18 +460,23 @@ def test_noise_counts_drive_every_decision() -> None:
     assert draft.dp is not None and draft.dp.mechanism == "offset"
     assert any(d.kind == "noise" for d in draft.decisions)
     # Eiland's 6 + 3 * 3 noisy pupils pass the minimum cell; its noisy bijstelling
-    # denominator (2 + 2 * 3 = 8) does not, and the shared count takes heroverweging along
+    # denominator (2 + 2 * 3 = 8) does not. That denominator is heroverweging's numerator, shown
+    # as 10 (8 to 12: it may lie below the minimum cell), so heroverweging stays published and
+    # only bijstelling is withheld, with the noisy count sealed in its decision
     eiland = cell(draft, "heroverweging", "WK099901")
-    assert eiland.status is CellStatus.SUPPRESSED_SECONDARY
-    assert cell(draft, "bijstelling", "WK099901").rule is Rule.MIN_CELL
+    assert eiland.status is CellStatus.PUBLISHED
+    assert eiland.numerator == 10
+    bijstelling = cell(draft, "bijstelling", "WK099901")
+    assert bijstelling.status is CellStatus.SUPPRESSED_PRIMARY
+    assert bijstelling.rule is Rule.MIN_CELL
     decision = next(
         d
         for d in draft.decisions
-        if d.kind == "suppressed_secondary"
+        if d.kind == "suppressed_primary"
         and d.geo_code == "WK099901"
-        and d.indicator == "heroverweging"
+        and d.indicator == "bijstelling"
     )
-    assert decision.sealed_count == 15
+    assert decision.sealed_count == 8
 
 
 def test_re_release_of_a_year_with_earlier_cells_passes_the_audit() -> None:

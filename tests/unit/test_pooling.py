@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from disclosure.pooling import NAME_SEPARATOR, pool_regios, pool_wijken
+from disclosure.pooling import (
+    NAME_SEPARATOR,
+    pool_regios,
+    pool_wijken,
+    pool_wijken_per_population,
+)
 from kansenkluis.domain import PARENT_GROUPS, Geography, GeoLevel
 
 
@@ -79,9 +84,67 @@ def test_merge_prefers_the_merge_that_reaches_the_minimum() -> None:
 
 
 def test_any_criterion_below_minimum_makes_a_wijk_small() -> None:
-    geo = geography({"GM0001": W[:2]}, chain(W[:2]))
-    pooling = pool_wijken(geo, {W[0]: [100, 4], W[1]: [100, 40]}, 10)
+    geo = geography({"GM0001": W[:3]}, chain(W[:3]))
+    pooling = pool_wijken(geo, {W[0]: [100, 4], W[1]: [100, 40], W[2]: [100, 40]}, 10)
     assert [g.members for g in pooling.groups] == [(W[0], W[1])]
+
+
+def test_no_wijkgroep_covers_a_whole_gemeente() -> None:
+    # Two wijken: merging them would only repeat the gemeente figure, so the small one stays
+    # on its own (primary suppression takes over) and the gemeente figure stands.
+    geo = geography({"GM0001": W[:2]}, chain(W[:2]))
+    pooling = pool_wijken(geo, {W[0]: [4], W[1]: [40]}, 10)
+    assert pooling.groups == ()
+    assert pooling.unit_of == {W[0]: W[0], W[1]: W[1]}
+    # Three small wijken in a row: one pair may merge, never all three.
+    geo = geography({"GM0001": W[:3]}, chain(W[:3]))
+    pooling = pool_wijken(geo, {W[0]: [3], W[1]: [3], W[2]: [3]}, 10)
+    assert [len(g.members) for g in pooling.groups] == [2]
+
+
+def test_a_small_wijk_joins_a_small_neighbour_before_a_big_one() -> None:
+    # 102 (4) borders 101 (60, stands on its own) and 103 (7, small): it joins 103, so that 101
+    # keeps its own figure although 102 + 101 would reach the minimum in one step.
+    geo = geography({"GM0001": W}, chain(W))
+    sizes = {W[0]: [40], W[1]: [60], W[2]: [4], W[3]: [7], W[4]: [50]}
+    pooling = pool_wijken(geo, sizes, 10)
+    assert [g.members for g in pooling.groups] == [(W[2], W[3])]
+    assert pooling.unit_of[W[1]] == W[1]
+
+
+def test_a_wijkgroep_keeps_merging_up_to_its_own_minimum() -> None:
+    geo = geography({"GM0001": W}, chain(W))
+    sizes = {W[0]: [40], W[1]: [6], W[2]: [5], W[3]: [30], W[4]: [50]}
+    # 101 + 102 = 11 reaches the wijk minimum of 10 ...
+    assert [g.members for g in pool_wijken(geo, sizes, 10).groups] == [(W[1], W[2])]
+    # ... but not a wijkgroep minimum of 15: the group takes its smaller neighbour too
+    grown = pool_wijken(geo, sizes, 10, group_threshold=15)
+    assert [g.members for g in grown.groups] == [(W[1], W[2], W[3])]
+
+
+def test_one_map_per_population_with_codes_shared_across_maps() -> None:
+    geo = geography({"GM0001": W}, chain(W))
+    criteria = {
+        # groep 8: every wijk large enough, nothing pooled
+        "groep8": {w: [40] for w in W},
+        # vmbo-gt graduates: 101 and 102 small, together large enough
+        "vmbo_gt_geslaagd": {W[0]: [30], W[1]: [5], W[2]: [6], W[3]: [30], W[4]: [30]},
+        # transition: the same pair, and 104 (merged with 103)
+        "transitie": {W[0]: [30], W[1]: [5], W[2]: [6], W[3]: [30], W[4]: [2]},
+    }
+    maps = pool_wijken_per_population(geo, criteria, 10)
+    assert maps["groep8"].groups == ()
+    assert all(maps["groep8"].unit_of[w] == w for w in W)
+    pair = maps["vmbo_gt_geslaagd"].unit_of[W[1]]
+    assert maps["vmbo_gt_geslaagd"].unit_of[W[2]] == pair
+    # the same member set has the same code in every map that has it
+    assert maps["transitie"].unit_of[W[1]] == pair
+    (shared,) = [g for g in maps["transitie"].groups if g.code == pair]
+    assert shared.populations == ("transitie", "vmbo_gt_geslaagd")
+    # another member set gets another code of the same gemeente
+    other = maps["transitie"].unit_of[W[4]]
+    assert other not in (pair, W[4]) and other.startswith("WG0001_")
+    assert maps["vmbo_gt_geslaagd"].unit_of[W[4]] == W[4]
 
 
 def test_isolated_small_wijk_is_not_pooled() -> None:
@@ -94,19 +157,20 @@ def test_isolated_small_wijk_is_not_pooled() -> None:
 
 
 def test_pooling_never_crosses_a_gemeente() -> None:
-    a = ["WK000100", "WK000101"]
-    b = ["WK000200", "WK000201"]
+    a = ["WK000100", "WK000101", "WK000102"]
+    b = ["WK000200", "WK000201", "WK000202"]
     buren = chain(a) | chain(b)
     # a (cross-border) neighbour listed by mistake must be ignored
-    buren["WK000101"].add("WK000200")
-    buren["WK000200"].add("WK000101")
+    buren["WK000102"].add("WK000200")
+    buren["WK000200"].add("WK000102")
     geo = geography({"GM0001": a, "GM0002": b}, buren)
-    sizes = {"WK000100": [50], "WK000101": [2], "WK000200": [2], "WK000201": [50]}
+    sizes = {"WK000100": [50], "WK000101": [50], "WK000102": [2]}
+    sizes |= {"WK000200": [2], "WK000201": [50], "WK000202": [50]}
     pooling = pool_wijken(geo, sizes, 10)
     for g in pooling.groups:
         assert {geo.wijken[w].gemeentecode for w in g.members} == {g.gemeentecode}
     assert {g.members for g in pooling.groups} == {
-        ("WK000100", "WK000101"),
+        ("WK000101", "WK000102"),
         ("WK000200", "WK000201"),
     }
 
@@ -151,15 +215,16 @@ def test_pooling_properties(world: tuple[Geography, dict[str, list[int]]]) -> No
         assert len(g.members) >= 2
         assert _connected(geo, g.members)  # merged only along buren
         assert all(pooling.unit_of[w] == g.code for w in g.members)
-    # what stays small has no neighbouring unit to merge with
+    assert all(len(g.members) < len(geo.wijken) for g in pooling.groups)  # never the gemeente
+    # what stays small has no neighbouring unit it may merge with (the two not the gemeente)
     units: dict[str, list[str]] = {}
     for w, u in pooling.unit_of.items():
         units.setdefault(u, []).append(w)
     for u, ws in units.items():
         total = [sum(sizes[w][k] for w in ws) for k in range(2)]
         if min(total) < 10:
-            neighbours = {b for w in ws for b in geo.wijken[w].buren} - set(ws)
-            assert not neighbours
+            others = {pooling.unit_of[b] for w in ws for b in geo.wijken[w].buren} - {u}
+            assert all(len(ws) + len(units[o]) == len(geo.wijken) for o in others)
 
 
 def _parents(values: Mapping[str, tuple[int, int, int, int]]) -> dict[str, dict[str, int]]:
