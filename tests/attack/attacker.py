@@ -32,11 +32,11 @@ With ``use_status`` the attacker also reads the public rules behind what it sees
   criterion and no such exceptions.
 
 Two attacks then bound every withheld numerator and denominator that no published cell shows
-(a count that another published cell shows is no secret of the withheld one): differencing (a published parent
-minus published siblings) and a joint linear programme per population (HiGHS, the solver behind
-``scipy.optimize.linprog(method="highs")``). Counts are integers, so LP bounds are rounded
-inwards. ``findings`` and ``attack_releases`` compare the intervals with the true values, which
-only a test holds.
+(a count that another published cell shows is no secret of the withheld one): differencing (a
+published parent minus published siblings) and a joint linear programme per population (HiGHS,
+the solver behind ``scipy.optimize.linprog(method="highs")``). Counts are integers, so LP bounds
+are rounded inwards. ``findings`` and ``attack_releases`` compare the intervals with the true
+values, which only a test holds.
 """
 
 from __future__ import annotations
