@@ -41,6 +41,7 @@ from kansenkluis.domain import CellStatus, GeoLevel, Rule
 from kansenkluis.errors import InternalError, UserError
 
 from .release import Decision, ProtectedDraft, Release, ReleaseCell
+from .utility import release_utility
 
 LOG_FORMAT = "kansenkluis-log/1"
 GENESIS_HASH = "0" * 64
@@ -485,6 +486,7 @@ def seal(
         cells=draft.cells,
         pooling=draft.pooling,
         run_report=run_report,
+        utility=release_utility(draft.cells),
     )
     metadata = unsigned.metadata()
     entries = _entries(draft, unsigned, signer, commitment_key, metadata_hash(metadata))

@@ -147,6 +147,10 @@ class Release(_Frozen):
     public_key_pem: str = ""
     #: counts only: population sizes, pupils left out, link rates
     run_report: dict[str, int] = Field(default_factory=dict)
+    #: per "indicator/breakdown": wijken with their own figure, via a wijkgroep, withheld;
+    #: gemeente rows withheld; pupils outside wijk figures (``disclosure.utility``, computed
+    #: from the cells alone)
+    utility: dict[str, dict[str, int | None]] = Field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         """release.json: everything but the cells and the log."""

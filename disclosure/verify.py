@@ -32,6 +32,7 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 
 from kansenkluis.domain import CellStatus, GeoLevel
 
@@ -60,7 +61,8 @@ from .log import (
     public_key_pem,
     verify_head_signature,
 )
-from .release import CELL_CSV_COLUMNS, Release
+from .release import CELL_CSV_COLUMNS, Release, ReleaseCell
+from .utility import release_utility
 
 #: More failures than this are counted, not listed: one broken file can fail every row.
 MAX_LISTED_FAILURES = 500
@@ -269,6 +271,7 @@ class _Verifier:
         self.check_release_json()
         self.check_cells_csv()
         self.check_policy()
+        self.check_utility()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -527,6 +530,26 @@ class _Verifier:
             expected = render_cells_csv(e for _, e in self.cell_entries())
             if text != expected:
                 self.fail(f"{CELLS_CSV} differs from the signed log in its formatting")
+
+    def check_utility(self) -> None:
+        """release.json's utility block is what the cells show (recomputed from cells.csv)."""
+        if self.metadata is None or "utility" not in self.metadata or not self.rows:
+            return
+        try:
+            cells = [
+                ReleaseCell.model_validate(
+                    {k: (v if v != "" or k == "geo_name" else None) for k, v in r.values.items()}
+                )
+                for r in self.rows
+            ]
+        except ValidationError:
+            return  # the cell checks above name what is wrong with the rows
+        if release_utility(cells) != self.metadata["utility"]:
+            self.fail(
+                f"{RELEASE_JSON}: its utility block does not match what {CELLS_CSV} shows "
+                "(recomputed from the cells)"
+            )
+        self.count("utility")
 
     def _match_rows(self) -> None:
         by_key: dict[tuple[str, ...], tuple[int, dict[str, Any]]] = {}

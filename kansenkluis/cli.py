@@ -138,12 +138,33 @@ def release_list() -> None:
 
 
 @release_app.command("show")
-def release_show(release_id: Annotated[str, typer.Argument()]) -> None:
-    """Print a release's metadata (release.json) as JSON."""
+def release_show(
+    release_id: Annotated[str, typer.Argument()],
+    utility: Annotated[
+        bool, typer.Option("--utility", help="a table of what the release shows per indicator")
+    ] = False,
+) -> None:
+    """Print a release's metadata (release.json) as JSON, or its utility as a table."""
     from disclosure.store import ReleaseStore
+    from disclosure.utility import utility_table
 
     release = ReleaseStore(_settings().release_db).get(release_id)
-    print(json.dumps(release.metadata(), indent=2, ensure_ascii=False))
+    if not utility:
+        print(json.dumps(release.metadata(), indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{release_id}: wijken per indicator (share of all wijken)")
+    for column in (
+        "indicator/breakdown",
+        "own figure",
+        "via wijkgroep",
+        "withheld",
+        "gemeenten withheld (primary + secondary)",
+        "pupils outside wijk figures",
+    ):
+        table.add_column(column)
+    for row in utility_table(release.utility):
+        table.add_row(*row)
+    out.print(table)
 
 
 @release_app.command("export")
