@@ -314,6 +314,67 @@ def test_bordering_wijkgroepen_do_not_pin_each_other_through_the_gemeente() -> N
     assert_resists(world, [release], use_status=True)
 
 
+# --- per-population pooling: linked cells of one wijk under different statuses ------------------
+
+
+def _cell(draft: Any, indicator: str, code: str) -> ReleaseCell:
+    return next(c for c in draft.cells if c.indicator == indicator and c.geo_code == code)
+
+
+def test_a_wijk_with_its_own_heroverweging_and_pooled_graduates_resists() -> None:
+    # Four wijken in a chain with plenty of groep-8 pupils, but only 3 and 4 vmbo-gt graduates
+    # in the first two: the vmbo-gt map pools them, the groep-8 map does not.
+    geography = make_geography([4])
+    counts: dict[tuple[str, str, str, str], int] = {}
+    wijken = sorted(geography.wijken)
+    for wijk, (geen, zonder, met) in zip(
+        wijken, [(30, 8, 4), (28, 7, 5), (25, 8, 4), (22, 9, 5)], strict=True
+    ):
+        for category, n in zip(GROEP8, (geen, zonder, met), strict=True):
+            counts[("groep8", "totaal", category, wijk)] = n
+    for wijk, (havo, geen_havo) in zip(wijken, [(1, 2), (2, 2), (9, 21), (8, 17)], strict=True):
+        counts[("vmbo_gt_geslaagd", "totaal", "havo", wijk)] = havo
+        counts[("vmbo_gt_geslaagd", "totaal", "geen_havo", wijk)] = geen_havo
+    world = make_world(geography, counts)
+    draft = protect(world.agg, load_policy(None))
+    assert _cell(draft, "heroverweging", wijken[0]).status.value == "published"
+    pooled = _cell(draft, "stapelen_vo", wijken[0])
+    assert pooled.status.value == "pooled" and pooled.pooled_into is not None
+    (group,) = [g for g in draft.pooling if g.code == pooled.pooled_into]
+    # (the empty populations of this world pool alike and share the code; groep 8 does not)
+    assert "vmbo_gt_geslaagd" in group.populations and "groep8" not in group.populations
+    release = PublishedRelease.from_draft(draft)
+    assert_resists(world, [release], use_status=False)
+    assert_resists(world, [release], use_status=True)
+
+
+@pytest.mark.parametrize(
+    ("small", "heroverweging_published"),
+    [
+        # 7 heroverwegingen (shown as 5): bijstelling fails the minimum cell; its denominator,
+        # heroverweging's numerator, may stay published
+        ((20, 5, 2), True),
+        # 11 heroverwegingen (shown as 10, so perhaps below 10) without a bijstelling: the status
+        # next to that figure still allows "fewer than 10", heroverweging stays
+        ((14, 11, 0), True),
+        # 15 heroverwegingen (shown as 15: at least 13) without a bijstelling: next to that
+        # figure the status would say 0% or 100%, so heroverweging is withheld too
+        ((10, 15, 0), False),
+    ],
+)
+def test_a_withheld_bijstelling_next_to_heroverweging_resists(
+    small: tuple[int, int, int], heroverweging_published: bool
+) -> None:
+    world = groep8_world(small)
+    draft = protect(world.agg, load_policy(None))
+    assert _cell(draft, "bijstelling", SMALL).status.value == "suppressed_primary"
+    herover = _cell(draft, "heroverweging", SMALL)
+    assert (herover.status.value == "published") is heroverweging_published
+    release = PublishedRelease.from_draft(draft)
+    assert_resists(world, [release], use_status=False)
+    assert_resists(world, [release], use_status=True)
+
+
 def stricter_policy() -> Any:
     """The default policy with a higher minimum cell (and so a different suppression pattern)."""
     policy = load_policy(None)
