@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,58 @@ def disclosure_table(steps: Mapping[str, Any]) -> list[str]:
     return rows
 
 
+def utility_table(steps: Mapping[str, Any]) -> list[str]:
+    """Per indicator/breakdown: own figures against the bound, coverage, gemeente rows withheld,
+    information loss; now and in the previous design (same run)."""
+    u = steps.get("utility")
+    if not u or "now" not in u:
+        return []
+    now, before = u["now"]["per_indicator"], u["before"].get("per_indicator", {})
+
+    def pct(r: Mapping[str, Any], k: str) -> str:
+        return f"{100 * r.get(k, 0) / r['wijken']:.1f}%" if r.get("wijken") else "-"
+
+    def cov(r: Mapping[str, Any]) -> str:
+        n = r.get("wijken", 0)
+        return f"{100 * (r.get('own', 0) + r.get('via_wijkgroep', 0)) / n:.1f}%" if n else "-"
+
+    lines = [
+        f"Command: `{u['command']}`; baseline: {u['baseline']}. *Bound*: wijken whose own exact "
+        "counts pass the primary rules unpooled. Goal: own >= 0.8 x bound, coverage (own or via a "
+        "published wijkgroep) not below the baseline, gemeente rows withheld as secondary no more "
+        "than the primary ones.",
+        "",
+        "| indicator/breakdown | own before | own now | bound | own/bound | covered before "
+        "| covered now | gemeente prim. | gemeente sec. before | gemeente sec. now "
+        "| withheld den. before | withheld den. now |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    totals = Counter()
+    for key, r in now.items():
+        b = before.get(key, {})
+        ratio = r.get("own", 0) / r["bound"] if r.get("bound") else 0.0
+        totals["primary"] += r.get("gemeenten_primary", 0)
+        totals["secondary"] += r.get("gemeenten_secondary", 0)
+        totals["secondary_before"] += b.get("gemeenten_secondary", 0)
+        lines.append(
+            f"| {key} | {pct(b, 'own')} | {pct(r, 'own')} | {pct(r, 'bound')} | {ratio:.2f} "
+            f"| {cov(b)} | {cov(r)} | {r.get('gemeenten_primary', 0)} "
+            f"| {b.get('gemeenten_secondary', '-')} | {r.get('gemeenten_secondary', 0)} "
+            f"| {b.get('withheld_denominators', '-')} | {r.get('withheld_denominators', 0)} |"
+        )
+    lines += [
+        "",
+        f"Gemeente rows withheld: {totals['primary']} primary; secondary "
+        f"{totals['secondary_before']} before, {totals['secondary']} now. Wijkgroepen covering a "
+        f"whole gemeente: {u['before'].get('wijkgroepen_whole_gemeente', '-')} before, "
+        f"{u['now'].get('wijkgroepen_whole_gemeente')} now. `run_protection`: "
+        f"{u['before'].get('protect_s', 0):.1f} s before, {u['now']['protect_s']:.1f} s now "
+        f"(ratio {u['now']['protect_s'] / max(u['before'].get('protect_s', 1e-9), 1e-9):.2f}); "
+        f"audit failures now: {u['now'].get('audit_failures')}.",
+    ]
+    return lines
+
+
 def dp_table(steps: Mapping[str, Any]) -> list[str]:
     d = steps.get("dp")
     if not d or "failed" in d:
@@ -422,6 +475,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             *dis,
             "",
         ]
+    ut = utility_table(steps)
+    if ut:
+        parts += ["### What a release shows: wijk figures per indicator (seed 7)", "", *ut, ""]
     dp = dp_table(steps)
     if dp:
         parts += ["### Differential privacy (`--epsilon 1`) against the exact figures", "", *dp, ""]

@@ -384,6 +384,77 @@ def _release_errors(release: Any, exact: Mapping[tuple, tuple]) -> dict[str, Any
     return {"errors": mae, "wijk_rules": shares}
 
 
+def utility_step(args: argparse.Namespace) -> None:
+    """What one release shows per indicator and breakdown, with what only exact counts tell.
+
+    Runs ``run_protection`` of whatever ``disclosure`` package is first on the path, so the
+    same step measures the previous design from a checkout of its commit (``run.py``).
+    Reported per indicator/breakdown (opleidingsmobiliteit has no wijk rows): wijken with their
+    own figure, covered by a published wijkgroep, and the *bound*: wijken whose own exact counts
+    would pass the primary rules unpooled; gemeente rows withheld (primary, secondary); the sum
+    of the exact denominators of withheld wijk, wijkgroep and gemeente rows (information loss).
+    """
+    from disclosure.policy import load_policy
+    from disclosure.primary import primary_rule
+    from disclosure.protect import run_protection
+    from kansenkluis.domain import CellStatus, GeoLevel, Rule
+
+    agg = _load(args.agg)
+    policy = load_policy(None)
+    started = time.perf_counter()
+    result = run_protection(agg, policy)
+    protect_s = time.perf_counter() - started
+    table, draft = result.table, result.draft
+    group_status = {
+        (c.indicator, c.breakdown, c.geo_code): c.status
+        for c in draft.cells
+        if c.geo_level is GeoLevel.WIJKGROEP
+    }
+    rows: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in draft.cells:
+        r = rows[f"{c.indicator}/{c.breakdown}"]
+        if c.geo_level is GeoLevel.WIJK:
+            r["wijken"] += 1
+            if c.status is CellStatus.PUBLISHED:
+                r["own"] += 1
+            elif (
+                c.status is CellStatus.POOLED
+                and group_status.get((c.indicator, c.breakdown, c.pooled_into))
+                is CellStatus.PUBLISHED
+            ):
+                r["via_wijkgroep"] += 1
+        elif c.geo_level is GeoLevel.GEMEENTE and c.status is not CellStatus.POOLED:
+            r["gemeenten"] += 1
+            if c.status is CellStatus.SUPPRESSED_PRIMARY:
+                r["gemeenten_primary"] += 1
+            elif c.status is CellStatus.SUPPRESSED_SECONDARY:
+                r["gemeenten_secondary"] += 1
+    for c in table.cells:
+        key = f"{c.indicator}/{c.breakdown}"
+        den = table.numbers[c.den].value
+        if c.level is GeoLevel.WIJK:
+            rule, _ = primary_rule(table.numbers[c.num].value, den, policy)
+            rows[key]["bound"] += rule is Rule.PUBLISHED
+        withheld = c.status in (CellStatus.SUPPRESSED_PRIMARY, CellStatus.SUPPRESSED_SECONDARY)
+        if withheld and c.level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP, GeoLevel.GEMEENTE):
+            rows[key]["withheld_denominators"] += den
+    n_wijken: Counter[str] = Counter(w.gemeentecode for w in agg.geography.wijken.values())
+    whole = sum(
+        1
+        for g in draft.pooling
+        if g.level is GeoLevel.WIJKGROEP and len(g.members) == n_wijken[str(g.gemeentecode)]
+    )
+    write_inner(
+        {
+            "protect_s": protect_s,
+            "audit_failures": sum(not ch.ok for ch in result.checks),
+            "wijkgroepen": sum(1 for g in draft.pooling if g.level is GeoLevel.WIJKGROEP),
+            "wijkgroepen_whole_gemeente": whole,
+            "per_indicator": {k: dict(v) for k, v in rows.items() if v["wijken"]},
+        }
+    )
+
+
 def accuracy(args: argparse.Namespace) -> None:
     """Errors of a kluis-run release (DP or not) against the exact aggregates."""
     from disclosure.store import ReleaseStore
@@ -451,6 +522,10 @@ def main() -> None:
     p = sub.add_parser("baseline")
     p.add_argument("--agg", required=True)
     p.set_defaults(fn=baseline_step)
+
+    p = sub.add_parser("utility")
+    p.add_argument("--agg", required=True)
+    p.set_defaults(fn=utility_step)
 
     p = sub.add_parser("accuracy")
     p.add_argument("--home", required=True)
