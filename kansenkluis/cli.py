@@ -62,11 +62,14 @@ def synth(
     scale: Annotated[str, typer.Option(help="small or national")] = "small",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or sav")] = "parquet",
+    layout: Annotated[
+        str, typer.Option(help="spec: one file per table; cbs: CBS remote-access .sav files")
+    ] = "spec",
 ) -> None:
-    """Write realistic synthetic microdata in the SPEC §2 format."""
+    """Write realistic synthetic microdata in the SPEC §2 format (or as CBS files)."""
     from kansenkluis.synth import generate
 
-    summary = generate(out_dir, scale=scale, seed=seed, fmt=fmt)
+    summary = generate(out_dir, scale=scale, seed=seed, fmt=fmt, layout=layout)
     out.print(
         f"wrote {sum(summary.rows.values()):,} rows in {len(summary.rows)} tables to {out_dir}"
     )
@@ -85,6 +88,13 @@ def ingest(
             help="memory for validating the batch, e.g. 8GB (default 4GB; it never spills)",
         ),
     ] = None,
+    layout: Annotated[
+        str, typer.Option(help="spec: one file per table; cbs: the CBS remote-access tables")
+    ] = "spec",
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="with --layout cbs: your own mapping file (see docs/cbs-layout.md)"),
+    ] = None,
 ) -> None:
     """Validate a batch and take it into the sealed store (all or nothing)."""
     from kansenkluis.pipeline import ingest as do_ingest
@@ -95,10 +105,14 @@ def ingest(
         quarantine=quarantine,
         progress=_progress,
         memory_limit=memory_limit,
+        layout=layout,
+        mapping=mapping,
     )
     out.print(f"ingested: data fingerprint {report.data_fingerprint}")
     for table, n in sorted(report.rows.items()):
         out.print(f"  {table:<18} {n:>10,} rows")
+    for key, n in report.source.items():
+        out.print(f"  {key:<40} {n:>10,}")
     if report.quarantined:
         out.print("quarantined rows by rule:")
         for rule, n in sorted(report.quarantined.items()):

@@ -137,8 +137,25 @@ def ingest(
     quarantine: bool = False,
     progress: Progress = _quiet,
     memory_limit: str | None = None,
+    layout: str = "spec",
+    mapping: Path | None = None,
 ) -> IngestReport:
-    """``kluis ingest``; ``memory_limit`` (e.g. "8GB") raises validation's DuckDB memory limit."""
+    """``kluis ingest``; ``memory_limit`` (e.g. "8GB") raises validation's DuckDB memory limit.
+
+    ``layout`` ``cbs`` reads the CBS remote-access tables through ``mapping`` (default: the
+    shipped ``cbs-layout.toml``; see docs/cbs-layout.md) instead of one file per SPEC table.
+    """
+    source = None
+    if layout == "cbs":
+        from secure.cbs import CbsSource, load_mapping
+
+        source = CbsSource(batch_dir, load_mapping(mapping))
+    elif layout != "spec":
+        raise UsageError("BAD_LAYOUT", "--layout must be spec or cbs", hint="e.g. --layout cbs")
+    elif mapping is not None:
+        raise UsageError(
+            "MAPPING_WITHOUT_CBS", "--mapping applies to --layout cbs only", hint="add --layout cbs"
+        )
     limits = DEFAULT_LIMITS
     if memory_limit is not None:
         limit = memory_limit.strip().upper().replace(" ", "")
@@ -152,7 +169,7 @@ def ingest(
     store = sealed_store(settings, limits)
     _require_writable(settings.sealed_dir)
     with _home_errors(settings.home):
-        return store.ingest(batch_dir, quarantine=quarantine, progress=progress)
+        return store.ingest(batch_dir, quarantine=quarantine, progress=progress, source=source)
 
 
 def _require_writable(folder: Path) -> None:
@@ -273,6 +290,10 @@ def publish(
                 _require_covered(agg.run_report, year)
                 computed.append(agg)
             link_report = dict(linked.link_report)
+        # the CBS layout reads wijken in one boundary year; the release says which
+        ingested = store.current_report()
+        if ingested is not None and "geografie_jaar" in ingested.source:
+            link_report["geografie_jaar"] = int(ingested.source["geografie_jaar"])
         signer = release_log.load_signer(settings.signing_dir)
         commitment_key = _commitment_key(settings)
         with decision_lock(settings.release_db, f"kluis {holder}", waiting=progress):

@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import duckdb
 import numpy as np
@@ -114,6 +114,9 @@ class IngestReport:
     rows: Mapping[str, int]
     quarantined: Mapping[str, int] = field(default_factory=dict)
     quarantined_per_table: Mapping[str, int] = field(default_factory=dict)
+    #: what the input layout reports besides the tables (the CBS layout: geography year, rows
+    #: it could not link); empty for the default layout
+    source: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def quarantined_total(self) -> int:
@@ -125,6 +128,7 @@ class IngestReport:
             "rows": dict(self.rows),
             "quarantined": dict(self.quarantined),
             "quarantined_per_table": dict(self.quarantined_per_table),
+            "source": dict(self.source),
         }
 
 
@@ -291,6 +295,9 @@ class _FileProblem(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.code)
         self.problem = problem
+
+
+FileProblem = _FileProblem  # raised by other layouts' readers
 
 
 def _normalise(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -1016,6 +1023,7 @@ Sink = Callable[[str, pa.Table], None]
 class IngestOutcome:
     """What ``ingest_batch`` found besides the tables it handed to the sink."""
 
+    notes: Mapping[str, int]
     quarantined: Mapping[str, int]
     quarantined_per_table: Mapping[str, int]
     quarantine: pa.Table
@@ -1063,9 +1071,11 @@ def _quarantine_rows(
     pseudo: SqlPseudonymiser,
     table: str,
     types: Mapping[str, pa.DataType],
+    source: TableSource,
 ) -> pa.Table:
     """The failing rows of ``table``: source row, rule, and the source values (rins
-    pseudonymised, from the trimmed key as the accepted rows are)."""
+    pseudonymised, from the trimmed key as the accepted rows are). Where the source derives
+    the table from other files, ``tabel`` is ``<table>/<file>`` and ``rij`` the row there."""
     values = []
     for c in COLUMNS[table]:
         if c.kind == "rin":
@@ -1081,12 +1091,14 @@ def _quarantine_rows(
         pseudo.params,
     )
     rule_ids = found.column("rule")
+    located = [source.locate(table, int(r)) for r in found.column("rij").to_pylist()]
+    tabel = [table if f == source.label(table) else f"{table}/{f}" for f, _ in located]
     codes = pa.array([r.code for r in rules.rules], pa.string())
     columns = pa.array([r.column for r in rules.rules], pa.string())
     return pa.table(
         {
-            "tabel": pa.array([table] * found.num_rows, pa.string()),
-            "rij": found.column("rij"),
+            "tabel": pa.array(tabel, pa.string()),
+            "rij": pa.array([at for _, at in located], pa.int64()),
             "regel": pc.take(codes, rule_ids),
             "kolom": pc.take(columns, rule_ids),
             "waarden": found.column("waarden"),
@@ -1377,7 +1389,7 @@ def _failures(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, int]:
 def _listed(
     con: duckdb.DuckDBPyConnection,
     rules: _Rules,
-    file: str,
+    source: TableSource,
     table: str,
     limit: int,
     quarantine: bool,
@@ -1394,11 +1406,17 @@ def _listed(
     problems = []
     for row, rid, first in rows:
         rule = rules.rules[int(rid)]
-        hint = rule.hint
+        hint = source.hint(table, rule.column, rule.code) or rule.hint
         if quarantine:  # only geografie refuses a quarantine ingest
             hint += "; geografie is reference data: --quarantine cannot set its rows aside"
-        text = rule.text.replace("{first}", str(first))
-        problems.append(Problem(rule.code, file, text, hint, row=int(row), column=rule.column))
+        file, at = source.locate(table, int(row))
+        text = rule.text
+        if first is not None:
+            first_file, first_at = source.locate(table, int(first))
+            shown = str(first_at) if first_file == file else f"{first_at} of {first_file}"
+            text = text.replace("{first}", shown)
+        column = " and ".join(source.column(table, c) for c in rule.column.split(" and "))
+        problems.append(Problem(rule.code, file, text, hint, row=at, column=column))
     return problems
 
 
@@ -1415,6 +1433,7 @@ def ingest_batch(
     quarantine: bool = False,
     limits: IngestLimits = DEFAULT_LIMITS,
     progress: Progress | None = None,
+    source: TableSource | None = None,
 ) -> IngestOutcome:
     """Read, check and pseudonymise a batch, handing each accepted table to ``sink``.
 
@@ -1422,27 +1441,98 @@ def ingest_batch(
     the batch is refused; the sink may then have received some tables, which the caller throws
     away. Without ``quarantine`` any problem refuses the batch; with it, only problems in files or
     in ``geografie`` (reference data) do, and failing rows are returned in ``quarantine``.
+    ``source`` reads the tables from another layout (default: one file per table in
+    ``batch_dir``).
     """
     say = progress or (lambda _: None)
-    files = find_batch_files(batch_dir)
-    problems: list[Problem] = []
-    for table in CHECK_ORDER:
-        try:
-            probe_source(files[table], table, limits)
-        except _FileProblem as e:
-            problems.append(e.problem)
-    raise_problems(problems)
-
-    con = _connect(limits)
+    source = source or FolderSource(batch_dir)
     try:
-        return _check_tables(con, files, pseudonym_secret, sink, quarantine, limits, say)
+        source.prepare(limits, say)
+        con = _connect(limits)
+        try:
+            return _check_tables(con, source, pseudonym_secret, sink, quarantine, limits, say)
+        finally:
+            con.close()
     finally:
-        con.close()
+        source.close()
+
+
+class TableSource(Protocol):
+    """Where ``ingest_batch`` gets the SPEC §2 tables from, and how it names their origin."""
+
+    def prepare(self, limits: IngestLimits, say: Progress) -> None:
+        """Cheap checks of every file; raises one ``UserError`` listing the problems."""
+
+    def read(self, table: str, limits: IngestLimits) -> pa.Table:
+        """One table in SPEC column order plus ``__row``; raises ``FileProblem``."""
+        raise NotImplementedError
+
+    def label(self, table: str) -> str:
+        """What progress messages call the table's source."""
+        raise NotImplementedError
+
+    def locate(self, table: str, row: int) -> tuple[str, int]:
+        """The file and data row that ``__row`` value ``row`` of ``table`` came from."""
+        raise NotImplementedError
+
+    def column(self, table: str, column: str) -> str:
+        """The source column behind a SPEC column, for messages."""
+        raise NotImplementedError
+
+    def hint(self, table: str, column: str, code: str) -> str | None:
+        """A layout-specific fix for a rule (None: the rule's own hint)."""
+        raise NotImplementedError
+
+    def notes(self) -> Mapping[str, int]:
+        """Counts the layout reports besides the tables (e.g. rows it could not link)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free what ``prepare`` and ``read`` held."""
+
+
+class FolderSource:
+    """The default layout: one ``<table>.parquet|csv|sav`` file per SPEC §2 table."""
+
+    def __init__(self, batch_dir: Path) -> None:
+        self.batch_dir = batch_dir
+        self.files: dict[str, Path] = {}
+
+    def prepare(self, limits: IngestLimits, say: Progress) -> None:
+        self.files = find_batch_files(self.batch_dir)
+        problems: list[Problem] = []
+        for table in CHECK_ORDER:
+            try:
+                probe_source(self.files[table], table, limits)
+            except _FileProblem as e:
+                problems.append(e.problem)
+        raise_problems(problems)
+
+    def read(self, table: str, limits: IngestLimits) -> pa.Table:
+        return read_source_table(self.files[table], table, limits)
+
+    def label(self, table: str) -> str:
+        return self.files[table].name
+
+    def locate(self, table: str, row: int) -> tuple[str, int]:
+        return self.files[table].name, row
+
+    def column(self, table: str, column: str) -> str:
+        return column
+
+    def hint(self, table: str, column: str, code: str) -> str | None:
+        return None
+
+    def notes(self) -> Mapping[str, int]:
+        return {}
+
+    def close(self) -> None:
+        return None
 
 
 def _check_tables(
     con: duckdb.DuckDBPyConnection,
-    files: Mapping[str, Path],
+    source: TableSource,
     secret: bytes,
     sink: Sink,
     quarantine: bool,
@@ -1458,9 +1548,9 @@ def _check_tables(
     set_aside: dict[str, dict[int, int]] = {}
     parts: list[pa.Table] = []
     for i, table in enumerate(CHECK_ORDER, start=1):
-        say(f"reading {files[table].name} ({i}/{len(CHECK_ORDER)})")
+        say(f"reading {source.label(table)} ({i}/{len(CHECK_ORDER)})")
         try:
-            raw = read_source_table(files[table], table, limits)
+            raw = source.read(table, limits)
         except _FileProblem as e:
             file_problems.append(e.problem)
             continue
@@ -1488,10 +1578,10 @@ def _check_tables(
                 code = rules.rules[rid].code
                 refused[code] = refused.get(code, 0) + n
             room = limits.max_problems_shown - len(row_problems)
-            row_problems += _listed(con, rules, files[table].name, table, room, quarantine)
+            row_problems += _listed(con, rules, source, table, room, quarantine)
         elif failures:
             set_aside[table] = failures
-            parts.append(_quarantine_rows(con, rules, pseudo, table, types))
+            parts.append(_quarantine_rows(con, rules, pseudo, table, types, source))
         con.unregister(f"raw_{table}")
         if not refused:
             say(f"pseudonymising {table}")
@@ -1507,6 +1597,7 @@ def _check_tables(
             code = rules.rules[rid].code
             quarantined[code] = quarantined.get(code, 0) + n
     return IngestOutcome(
+        notes=dict(source.notes()),
         quarantined=dict(sorted(quarantined.items())),
         quarantined_per_table={t: sum(f.values()) for t, f in sorted(set_aside.items())},
         quarantine=(pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()),

@@ -54,6 +54,7 @@ from secure.ingest import (
     Fingerprint,
     IngestLimits,
     IngestReport,
+    TableSource,
     ingest_batch,
 )
 from secure.keys import (
@@ -463,6 +464,7 @@ class SealedStore:
         batch_dir: Path,
         quarantine: bool = False,
         progress: Callable[[str], None] | None = None,
+        source: TableSource | None = None,
     ) -> IngestReport:
         """Validate ``batch_dir`` and make it the current dataset, or change nothing at all."""
         say = progress or (lambda _: None)
@@ -488,13 +490,16 @@ class SealedStore:
 
                 # Accepted tables are encrypted into staging (outside the sealed folder) while
                 # the rest is still being checked; a refused batch only leaves staging to clean.
-                outcome = ingest_batch(Path(batch_dir), secret, keep, quarantine, self.limits, say)
+                outcome = ingest_batch(
+                    Path(batch_dir), secret, keep, quarantine, self.limits, say, source
+                )
                 writer.put_table(QUARANTINE, outcome.quarantine)
                 report = IngestReport(
                     data_fingerprint=fingerprint.hexdigest(),
                     rows={t: rows[t] for t in INPUT_TABLES},
                     quarantined=dict(outcome.quarantined),
                     quarantined_per_table=dict(outcome.quarantined_per_table),
+                    source=dict(outcome.notes),
                 )
                 writer.finish(
                     {
@@ -529,6 +534,7 @@ class SealedStore:
                 rows=dict(r["rows"]),
                 quarantined=dict(r["quarantined"]),
                 quarantined_per_table=dict(r["quarantined_per_table"]),
+                source=dict(r.get("source", {})),
             )
 
     @contextlib.contextmanager
