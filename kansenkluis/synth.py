@@ -46,6 +46,8 @@ from kansenkluis.errors import InternalError, UsageError
 
 SCALES: tuple[str, ...] = ("small", "national")
 FORMATS: tuple[str, ...] = ("parquet", "csv", "sav")
+#: ``spec``: one file per SPEC §2 table; ``cbs``: the CBS remote-access files (synth_cbs.py)
+LAYOUTS: tuple[str, ...] = ("spec", "cbs")
 
 #: School years written to the tables (2022 means 2022/23); t+1 exists for t up to 2022.
 SCHOOLJAREN: tuple[int, ...] = tuple(range(2018, 2024))
@@ -252,8 +254,18 @@ class SynthSummary:
     attribution: str = GEO_ATTRIBUTION
 
 
-def generate(out: Path, scale: str = "small", seed: int = 0, fmt: str = "parquet") -> SynthSummary:
-    """Write the 11 SPEC §2 tables as ``<table>.<fmt>`` into ``out`` and summarise them."""
+def generate(
+    out: Path, scale: str = "small", seed: int = 0, fmt: str = "parquet", layout: str = "spec"
+) -> SynthSummary:
+    """Write the 11 SPEC §2 tables as ``<table>.<fmt>`` into ``out`` and summarise them.
+
+    With ``layout`` ``cbs`` the same world is written as CBS remote-access ``.sav`` files
+    instead (``kansenkluis.synth_cbs``); ``fmt`` is then ignored.
+    """
+    if layout not in LAYOUTS:
+        raise UsageError(
+            "SYNTH_UNKNOWN_LAYOUT", "--layout is not a known layout", hint="use spec or cbs"
+        )
     if scale not in SCALES:
         raise UsageError(
             "SYNTH_UNKNOWN_SCALE", "--scale is not a known scale", hint="use small or national"
@@ -277,7 +289,13 @@ def generate(out: Path, scale: str = "small", seed: int = 0, fmt: str = "parquet
     rates, rate_years = _rates(people, careers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
+    if layout == "cbs":
+        from kansenkluis.synth_cbs import write_cbs
+
+        # its own stream: the world (and the spec layout of it) stays the same for a seed
+        write_cbs(tables, out, np.random.default_rng(np.random.SeedSequence(seed).spawn(7)[6]))
+        fmt = "sav"
+    for name, table in tables.items() if layout == "spec" else ():
         _write(table, out / f"{name}.{fmt}", fmt)
     return SynthSummary(
         scale=scale,
