@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kansenkluis.domain import ADVICE_CODES, OPLEIDINGSNIVEAUS
+from kansenkluis.savfile import write_sav
 
 GEOGRAPHY_YEAR = 2025
 PERSON_YEAR = 2023  # GBAPERSOONTAB, KINDOUDERTAB and GBAADRESOBJECTBUS of this year
@@ -81,11 +82,12 @@ def write_cbs(tables: Mapping[str, pa.Table], out: Path, rng: np.random.Generato
     return _Writer(out, rng).write(tables)
 
 
-def _obj(values: np.ndarray | list[str] | pa.ChunkedArray | pa.Array) -> pd.Series:
-    """Strings as plain Python objects (pyreadstat writes those far faster than Arrow strings)."""
+def _obj(values: np.ndarray | list[str] | pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A text column for ``savfile.write_sav`` (fixed-width bytes are written fastest)."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
         values = values.to_numpy(zero_copy_only=False)
-    return pd.Series(np.asarray(values, dtype=object), dtype=object)
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "SU" else np.asarray(values, dtype=object)
 
 
 def _str(values: pa.ChunkedArray) -> np.ndarray:
@@ -132,15 +134,12 @@ class _Writer:
         self,
         folder: str,
         name: str,
-        columns: Mapping[str, pd.Series],
+        columns: Mapping[str, np.ndarray],
         labels: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        import pyreadstat  # slow to import; only needed here
-
         path = self.out / folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame = pd.DataFrame(dict(columns))
-        pyreadstat.write_sav(frame, str(path), variable_value_labels=dict(labels or {}))
+        write_sav(path, columns, labels)
         self.files += 1
 
     def _pick(self, variants: Mapping[str, tuple[str, ...]], codes: np.ndarray) -> np.ndarray:
@@ -219,7 +218,7 @@ class _Writer:
             folder,
             "OPLEIDINGSNRREFV34.sav",
             {
-                "OPLNR": pd.Series(np.asarray(oplnr, dtype=float)),
+                "OPLNR": np.asarray(oplnr, dtype=float),
                 "CTO": _obj(cto),
                 "ONDERWIJSSOORTVO": _obj(soort),
             },
@@ -228,7 +227,7 @@ class _Writer:
         self._sav(
             folder,
             "OPLEIDINGSNRREFV33.sav",
-            {"OPLNR": pd.Series([1.0]), "CTO": _obj(["1"]), "ONDERWIJSSOORTVO": _obj(["X"])},
+            {"OPLNR": np.array([1.0]), "CTO": _obj(["1"]), "ONDERWIJSSOORTVO": _obj(["X"])},
         )
         self._sav(
             folder,
@@ -491,7 +490,7 @@ class _Writer:
                     "RINPERSOONS": _obj(np.full(len(keys), "R", object)),
                     "RINPERSOON": _obj(keys[order]),
                     column: _obj(codes[order]),
-                    "GEWICHTHOOGSTEOPL": pd.Series(1.0 + 3.0 * self.rng.random(len(keys))),
+                    "GEWICHTHOOGSTEOPL": 1.0 + 3.0 * self.rng.random(len(keys)),
                 },
             )
         assert set(OPLEIDINGSNIVEAUS) == set(SOI_VARIANTS)
@@ -597,7 +596,7 @@ class _Writer:
         bag = ids % pool != pool - 1
         other_ids = np.arange(n_w * pool, n_w * pool + 50)
 
-        def columns(keys: np.ndarray, wc_now: np.ndarray) -> dict[str, pd.Series]:
+        def columns(keys: np.ndarray, wc_now: np.ndarray) -> dict[str, np.ndarray]:
             gem = np.asarray([w[:4] if w != "----" else "----" for w in wc_now], dtype=object)
             # the 2024 boundaries differ: reading them would put pupils in unknown wijken
             wc_old = np.asarray([w[:4] + "99" if w != "----" else w for w in wc_now], dtype=object)
