@@ -663,14 +663,17 @@ class CbsSource:
                 )
         self._empty("object_wijk", "soort_object VARCHAR, object VARCHAR, wijk VARCHAR")
         _execute(con, "DROP TABLE need_object")
-        # wc<year> is gggg + ww; a numeric column loses the leading zero of the gemeente.
+        # wc<year> is gggg + ww (ww may hold letters); a numeric column loses the leading zero
+        # of the gemeente.
         _execute(
             con,
             f"""
             CREATE TABLE spec_adres AS
             SELECT a.rin, a.schooljaar::VARCHAR AS schooljaar,
                    CASE WHEN regexp_full_match(w.wijk, '[0-9]{{5,6}}')
-                        THEN 'WK' || lpad(w.wijk, 6, '0') ELSE w.wijk END AS wijkcode,
+                        THEN 'WK' || lpad(w.wijk, 6, '0')
+                        WHEN regexp_full_match(w.wijk, '[0-9]{{4}}[0-9A-Z]{{2}}')
+                        THEN 'WK' || w.wijk ELSE w.wijk END AS wijkcode,
                    a.{ROW}
             FROM adres_spell a JOIN (
                 SELECT soort_object, object, arg_min(wijk, wijk IS NULL) AS wijk

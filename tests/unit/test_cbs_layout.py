@@ -241,6 +241,16 @@ def test_object_outside_the_bag_with_a_wijk(tmp_path: Path) -> None:
     assert notes["adres_years_without_wijk"] == 0
 
 
+def test_wijk_codes_with_letters(tmp_path: Path) -> None:
+    """A wijk number may hold letters (WK0363AF): the code is taken as it is."""
+
+    def change(f: Files) -> None:
+        f["BouwenWonen/VSLGWBTAB/VSLGWB2025TAB03V1.sav"]["wc2025"] = ["0363AF", "0363AF"]
+
+    tables, _ = derive(tmp_path, change)
+    assert rows(tables["adres"]) == [(P1, "2022", "WK0363AF"), (P1, "2023", "WK0363AF")]
+
+
 def test_rinpersoon_without_leading_zeros_still_links(tmp_path: Path) -> None:
     def change(f: Files) -> None:
         f["Bevolking/GBAPERSOONTAB/2023/GBAPERSOON2023TABV1.sav"]["RINPERSOON"] = [
