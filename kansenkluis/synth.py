@@ -287,6 +287,7 @@ def generate(
     _addresses(people, careers, geo, rng_adres)
     tables = _tables(people, careers, geo, rng_out)
     rates, rate_years = _rates(people, careers)
+    del people, careers  # only the tables are written: free the simulation's arrays first
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if layout == "cbs":
