@@ -377,11 +377,14 @@ def demo(
         "demo-out"
     ),
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    layout: Annotated[
+        str, typer.Option(help="cbs: CBS remote-access files (as in the RA); spec: one per table")
+    ] = "cbs",
 ) -> None:
     """Everything end to end on synthetic data in a fresh KLUIS_HOME inside --out."""
     from kansenkluis.demo import run_demo
 
-    run_demo(out_dir, scale=scale, seed=seed, console=out)
+    run_demo(out_dir, scale=scale, seed=seed, console=out, layout=layout)
 
 
 def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:

@@ -1,7 +1,8 @@
 """``kluis demo``: the whole chain on synthetic data in a fresh KLUIS_HOME.
 
-synth -> init -> ingest -> run (three consecutive reference years, so that the factsheets carry
-trends) -> export -> audit verify -> factsheets.
+synth (as CBS remote-access files, docs/cbs-layout.md) -> init -> ingest -> run (three
+consecutive reference years, so that the factsheets carry trends) -> export -> audit verify ->
+factsheets.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ NATIONAL_FACTSHEETS = ("GM0917", "GM1883", "GM0363", "GM0014", "GM0344")
 
 
 def run_demo(
-    out_dir: Path, scale: str = "small", seed: int = 1, console: Console | None = None
+    out_dir: Path,
+    scale: str = "small",
+    seed: int = 1,
+    console: Console | None = None,
+    layout: str = "cbs",
 ) -> None:
     from api.factsheet import load_history, render_factsheet
     from disclosure.verify import verify_export
@@ -41,15 +46,15 @@ def run_demo(
         console.print(f"[green]✓[/green] {name}: {detail}")
 
     t = time.perf_counter()
-    summary = generate(out_dir / "microdata", scale=scale, seed=seed)
-    step("synth", t, f"{sum(summary.rows.values()):,} rows ({scale}, seed {seed})")
+    summary = generate(out_dir / "microdata", scale=scale, seed=seed, layout=layout)
+    step("synth", t, f"{sum(summary.rows.values()):,} rows ({scale}, seed {seed}, {layout} layout)")
 
     t = time.perf_counter()
     pipeline.init_home(settings)
     step("init", t, f"keys in {settings.home}")
 
     t = time.perf_counter()
-    report = pipeline.ingest(settings, out_dir / "microdata", progress=console.log)
+    report = pipeline.ingest(settings, out_dir / "microdata", progress=console.log, layout=layout)
     step("ingest", t, f"data fingerprint {report.data_fingerprint[:16]}…")
 
     release_ids = []
