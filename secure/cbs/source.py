@@ -53,13 +53,17 @@ REFERENCES = ("OPLEIDINGSNRREF", "CTOREF")
 
 _MACROS = (
     # a value as the derivation sees it: trimmed, and NULL when empty or dashes only
-    "CREATE MACRO val(x) AS CASE WHEN regexp_full_match(trim(x), '-*') THEN NULL ELSE trim(x) END",
-    # a code as the mapping lists it: without leading zeros if it is a number
-    "CREATE MACRO code(x) AS CASE WHEN regexp_full_match(val(x), '0+') THEN '0' "
-    "WHEN regexp_full_match(val(x), '[0-9]+') THEN ltrim(val(x), '0') ELSE val(x) END",
+    # (string functions, no regular expressions: this runs on every cell read)
+    "CREATE MACRO val(x) AS CASE WHEN ltrim(trim(x), '-') = '' THEN NULL ELSE trim(x) END",
+    # a code as the mapping lists it: without leading zeros if it is a whole number
+    "CREATE MACRO digits(v) AS ltrim(v, '0123456789') = ''",
+    "CREATE MACRO code_of(v) AS CASE WHEN digits(v) THEN coalesce(nullif(ltrim(v, '0'), ''), "
+    "'0') ELSE v END",
+    "CREATE MACRO code(x) AS code_of(val(x))",
     # RINPERSOON: nine digits, leading zeros restored where a tool dropped them
-    "CREATE MACRO rin(x) AS CASE WHEN regexp_full_match(val(x), '[0-9]{1,9}') "
-    "THEN lpad(val(x), 9, '0') ELSE val(x) END",
+    "CREATE MACRO rin_of(v) AS CASE WHEN length(v) < 9 AND digits(v) THEN lpad(v, 9, '0') "
+    "ELSE v END",
+    "CREATE MACRO rin(x) AS rin_of(val(x))",
     "CREATE MACRO ymd(x) AS try_strptime(val(x), '%Y%m%d')::DATE",
 )
 
