@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
 from kansenkluis.errors import InternalError
@@ -58,13 +59,15 @@ from highspy import HighsModelStatus, kHighsInf
 INF = math.inf
 _EPS = 1e-6
 #: How many recent LP optima per block are kept to pass later targets without a solve.
-_POINTS_KEPT = 120
+_POINTS_KEPT = 60
 _SETTLED = (
     HighsModelStatus.kOptimal,
     HighsModelStatus.kInfeasible,
     HighsModelStatus.kUnbounded,
     HighsModelStatus.kUnboundedOrInfeasible,
 )
+#: How many moved points ``_swap_points`` tries per side of a target before it solves.
+_SWAP_TRIES = 8
 #: A family with at most this many unknowns is audited as one joint LP (exact).
 JOINT_MAX_COLUMNS = 2500
 
@@ -403,6 +406,9 @@ class _BlockLP:
     def __init__(self, n_cols: int, rows: list[_Row], free: bool) -> None:
         self.n = n_cols
         self.rows = rows
+        self.free = free
+        #: the rows as one sparse matrix with their bounds, for checking points (built lazily)
+        self._matrix: tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None = None
         self.highs = _HighsClass()
         for option, value in (
             ("output_flag", False),
@@ -417,6 +423,7 @@ class _BlockLP:
         self.all_cols = np.arange(n_cols, dtype=np.int32)
 
     def _add(self, rows: Sequence[_Row]) -> None:
+        self._matrix = None
         starts: list[int] = []
         idx: list[int] = []
         vals: list[float] = []
@@ -438,6 +445,25 @@ class _BlockLP:
 
     def with_rows(self, extra: Sequence[_Row]) -> _ExtraRows:
         return _ExtraRows(self, extra)
+
+    def contains(self, x: np.ndarray) -> bool:
+        """Whether ``x`` satisfies every row (and x >= 0 unless free): a point an attacker
+        cannot rule out, found without solving."""
+        if not self.free and bool((x < -_EPS).any()):
+            return False
+        if self._matrix is None:
+            indptr = np.cumsum([0, *(len(r.cols) for r in self.rows)])
+            cols = np.concatenate([r.cols for r in self.rows]) if self.rows else np.zeros(0)
+            vals = np.concatenate([r.vals for r in self.rows]) if self.rows else np.zeros(0)
+            matrix = sparse.csr_matrix(
+                (vals, cols.astype(np.int64), indptr), shape=(len(self.rows), self.n)
+            )
+            lo = np.array([r.lo for r in self.rows], dtype=float)
+            hi = np.array([r.hi for r in self.rows], dtype=float)
+            self._matrix = (matrix, lo, hi)
+        matrix, lo, hi = self._matrix
+        ax = matrix @ x
+        return bool(np.all(ax >= lo - _EPS) and np.all(ax <= hi + _EPS))
 
     def optimize(self, cols: np.ndarray, sense: float) -> tuple[float, np.ndarray, np.ndarray]:
         """min (sense 1) or -max (sense -1) of the sum over ``cols``; value, point, row duals."""
@@ -482,6 +508,7 @@ class _ExtraRows:
 
     def __enter__(self) -> _BlockLP:
         self.first = int(self.lp.highs.getNumRow())
+        self.lp._matrix = None
         if self.rows:
             self.lp._add(self.rows)
         self.lp.rows = self.lp.rows + self.rows
@@ -492,6 +519,7 @@ class _ExtraRows:
             n = len(self.rows)
             self.lp.highs.deleteRows(n, np.arange(self.first, self.first + n, dtype=np.int32))
             self.lp.rows = self.lp.rows[: len(self.lp.rows) - n]
+            self.lp._matrix = None
 
 
 # --- the auditor ---------------------------------------------------------------------------------
@@ -510,6 +538,9 @@ class Auditor:
         self.seen: dict[tuple[int, int], list[float]] = {}
         self._pool_max_cache: dict[int, tuple[float, set[int]]] = {}
         self._true_cache: dict[tuple[int, int], float] = {}
+        self._truth_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._truth_kept: set[tuple[int, int]] = set()
+        self._rest_cache: dict[tuple[int, int, int], np.ndarray] = {}
         self._cols: dict[tuple[int, int], np.ndarray] = {}
         self._case_cache: dict[tuple[int, int, str], list[list[_Row]]] = {}
         self._part_cache: dict[tuple[int, int], np.ndarray] = {}
@@ -682,10 +713,14 @@ class Auditor:
         return rows
 
     def _rest_columns(self, block: int, cell: Cell) -> np.ndarray:
-        t = self.table
-        num, den = t.numbers[cell.num], t.numbers[cell.den]
-        rest = np.setdiff1d(den.offsets, num.offsets)
-        return self.columns(block, den.atoms, rest)
+        key = (block, cell.num, cell.den)
+        cols = self._rest_cache.get(key)
+        if cols is None:
+            t = self.table
+            num, den = t.numbers[cell.num], t.numbers[cell.den]
+            rest = den.offsets[~np.isin(den.offsets, num.offsets)]
+            cols = self._rest_cache[key] = self.columns(block, den.atoms, rest)
+        return cols
 
     def _ratio_rows(
         self,
@@ -887,6 +922,11 @@ class Auditor:
         cols = self.number_columns(block, target.number)
         if decide and note:
             certified = self._certify(block, cols, target)
+            if certified is None and self._swap_points(block, lp, target):
+                certified = self._certify(block, cols, target)
+                if certified is not None:
+                    self.tally["swapped"] += 1
+                    return certified[0], certified[1], set(), set()
             if certified is not None:
                 self.tally["certified"] += 1
                 return certified[0], certified[1], set(), set()
@@ -927,6 +967,93 @@ class Auditor:
         lo = math.ceil(lo_val - _EPS) if lo_val > -INF else -INF
         hi = math.floor(hi_val + _EPS) if hi_val < INF else INF
         return lo, hi, c_lo, c_hi
+
+    def _truth(self, block: int) -> np.ndarray:
+        """The true counts in the block's columns (the rest of the country too, if coupled)."""
+        n_cols = self.n_columns(block)
+        key = (block, n_cols)
+        x = self._truth_cache.get(key)
+        if x is None:
+            t = self.table
+            b = t.blocks[block]
+            width = t.families[b.family].width
+            values = t.values[b.family]
+            x = np.zeros(n_cols)
+            cols = (b.position[b.atoms][:, None] * width + np.arange(width)[None, :]).ravel()
+            np.add.at(x, cols, values[b.atoms].ravel().astype(float))
+            if n_cols > b.n_positions * width:
+                rest = values.sum(axis=0) - values[b.atoms].sum(axis=0)
+                x[b.n_positions * width :] = rest
+            self._truth_cache[key] = x
+        return x
+
+    def _swap_points(self, block: int, lp: _BlockLP, target: Target) -> bool:
+        """Points near the truth that reach the target's requirement, found without solving.
+
+        Moving d pupils of one category from one unit of the block to another keeps every sum
+        over both (the gemeente, the land) as it is; only rows over one of the two can object,
+        and ``_BlockLP.contains`` checks them all. A point that fits is kept, so that
+        ``_certify`` can pass this target (and later ones) with it. True if one was kept.
+        """
+        t = self.table
+        if t.noisy:
+            return False
+        num = t.numbers[target.number]
+        b = t.blocks[block]
+        own = np.unique(b.position[num.atoms])
+        if len(own) != 1 or own[0] < 0:
+            return False
+        width = t.families[b.family].width
+        p = int(own[0])
+        x0 = self._truth(block)
+        v = float(num.value)
+        kept = False
+        for need, sign in ((target.hi_req - v, 1.0), (v - target.lo_req, -1.0)):
+            d = math.ceil(need - _EPS)
+            if d > 0:
+                kept |= self._swap_side(block, lp, x0, p * width, num.offsets, d, sign, width)
+            elif (block, len(x0)) not in self._truth_kept:
+                # the truth itself reaches this side (and fits every status): keep it too
+                self._truth_kept.add((block, len(x0)))
+                self._keep_point(block, x0.copy())
+                kept = True
+        return kept
+
+    def _swap_side(
+        self,
+        block: int,
+        lp: _BlockLP,
+        x0: np.ndarray,
+        start: int,
+        offsets: np.ndarray,
+        d: int,
+        sign: float,
+        width: int,
+    ) -> bool:
+        """One point with ``d`` more (sign 1) or fewer (-1) in the unit at column ``start``,
+        taken from (given to) another unit; at most a few tries."""
+        n_positions = self.table.blocks[block].n_positions
+        tries = 0
+        for o in offsets.tolist():
+            mine = start + o
+            if sign < 0 and x0[mine] < d:
+                continue
+            others = np.arange(n_positions) * width + o
+            others = others[others != mine]
+            if sign > 0:
+                others = others[x0[others] >= d]
+                others = others[np.argsort(-x0[others], kind="stable")]
+            for other in others[:3].tolist():
+                x = x0.copy()
+                x[mine] += sign * d
+                x[other] -= sign * d
+                if lp.contains(x):
+                    self._keep_point(block, x)
+                    return True
+                tries += 1
+                if tries >= _SWAP_TRIES:
+                    return False
+        return False
 
     def _point_matrix(self, block: int) -> np.ndarray | None:
         pts = self.points.get(block)
