@@ -51,11 +51,38 @@ class PrimaryPolicy(_Section):
     complement_k: int = Field(default=10, ge=1)
 
 
+class CostPolicy(_Section):
+    """What a complement costs readers: the pupils of its item (its largest count) times the
+    factors that apply. Secondary suppression withholds the cheapest complements that protect.
+
+    These knobs weigh utility, not safety: the audit proves every release whatever they are.
+    """
+
+    #: factor per level of the complement; a gemeente (or region) figure is only chosen where
+    #: no set of wijk or wijkgroep figures can give the protection, the national one last
+    wijk: float = Field(default=1.0, gt=0)
+    wijkgroep: float = Field(default=1.0, gt=0)
+    gemeente: float = Field(default=100.0, gt=0)
+    regio: float = Field(default=100.0, gt=0)
+    land: float = Field(default=1000.0, gt=0)
+    #: a cell withheld in the previous school year's release costs this share: complements
+    #: that stay the same across years tell readers less that is new
+    withheld_last_year: float = Field(default=0.5, gt=0)
+    #: a complement whose secondary status alone would narrow its own denominator
+    #: (a denominator v with v - p(v) below the minimum cell: 10 to 12 by default)
+    unsafe: float = Field(default=100.0, ge=1)
+    #: a complement whose denominator is below the group minimum (its status then says its
+    #: percentage lies strictly between 0 and 100, which narrows a small numerator)
+    fragile: float = Field(default=10.0, ge=1)
+
+
 class SecondaryPolicy(_Section):
-    """How far the interval of a withheld count must reach: p = max(protection_min, share * v)."""
+    """How far the interval of a withheld count must reach: p = max(protection_min, share * v),
+    and what complements cost (``cost``)."""
 
     protection_min: float = Field(default=3.0, ge=0)
     protection_share: float = Field(default=0.15, ge=0, le=1)
+    cost: CostPolicy = CostPolicy()
 
 
 class RoundingPolicy(_Section):

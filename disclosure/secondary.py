@@ -8,9 +8,11 @@ Two passes, repeated until both hold:
    child) gives that term away by subtraction, so another term is withheld: a published child
    if there is one (the parent otherwise), preferring one at least as large as the withheld
    term's protection p (a small complement narrows its partner down), then the cheapest. Cost is
-   the item's population size (information lost), halved where last year's cell was withheld too
-   (stable statuses across years), and multiplied by 100 where the suppression status alone would
-   pin the cell down (a ``suppressed_secondary`` denominator of 10-12 is known to be >= 10).
+   the policy's cost model (``secondary.cost``, ``item_cost``): the item's pupils (what readers
+   lose) times a factor per level (a gemeente figure is worth far more than a wijk figure), less
+   where last year's cell was withheld too (stable statuses across years), and more where the
+   suppression status alone would pin the cell down (a ``suppressed_secondary`` denominator of
+   10-12 is known to be >= 10). Among wijk cells the smaller go first.
 2. **Audit** (``audit.Auditor``). Every withheld numerator and denominator is checked by LP.
    Where one fails, the binding published rows (nonzero duals of the LP, or the dual ray that
    rules a status alternative out) name the items that limit it; the smallest geography among
@@ -43,11 +45,8 @@ from kansenkluis.errors import InternalError, PolicyRefusal
 from .audit import Auditor, Check, Table, Target, audit_all, targets_of
 from .policy import Policy
 
-#: Cost factor for a complement whose secondary status alone would narrow its denominator.
-UNSAFE_COMPLEMENT_FACTOR = 100.0
-#: Cost factor for a complement whose denominator is below the group minimum: its status then
-#: says its percentage is strictly between 0 and 100, which narrows a small numerator.
-FRAGILE_COMPLEMENT_FACTOR = 10.0
+#: The order in which levels are offered as complements: a wijk or wijkgroep first, then a
+#: gemeente or region pool, the national figure last (the policy's cost factors weigh within).
 _LEVEL_RANK = {
     GeoLevel.WIJK: 0,
     GeoLevel.WIJKGROEP: 0,
@@ -55,8 +54,6 @@ _LEVEL_RANK = {
     GeoLevel.REGIO: 1,
     GeoLevel.LAND: 2,
 }
-#: Cost factor for withholding a national figure (last resort).
-LAND_FACTOR = 1000.0
 
 
 @dataclass
@@ -72,18 +69,20 @@ class SuppressionStats:
 
 
 def item_cost(table: Table, item: int, policy: Policy, withheld_last_year: set[int]) -> float:
+    """What withholding ``item`` costs readers, by the policy's cost model (``secondary.cost``):
+    its pupils (largest count) times the factor of its level, the previous year's factor, and
+    the factor for a complement whose status would narrow it (docs/disclosure.md)."""
     it = table.items[item]
-    cost = float(it.size + 1)
+    model = policy.secondary.cost
+    cost = float(it.size + 1) * float(getattr(model, it.level.value))
     if item in withheld_last_year:
-        cost *= 0.5
+        cost *= model.withheld_last_year
     m, g = policy.primary.min_cell, policy.primary.group_disclosure_min
     dens = [table.numbers[table.cells[ci].den].value for ci in it.cells]
     if any(den - policy.protection(den) < m for den in dens):
-        cost *= UNSAFE_COMPLEMENT_FACTOR
+        cost *= model.unsafe
     elif any(den < g for den in dens):
-        cost *= FRAGILE_COMPLEMENT_FACTOR
-    if it.level is GeoLevel.LAND:
-        cost *= LAND_FACTOR
+        cost *= model.fragile
     return cost
 
 

@@ -52,6 +52,24 @@ def test_stricter_policy_loads_without_flag(tmp_path: Path) -> None:
     assert weakened_knobs(policy) == []
 
 
+def test_utility_knobs_are_no_safety_knobs(tmp_path: Path) -> None:
+    # The cost model and the wijkgroep minimum steer what is withheld, not how safe it is (the
+    # audit proves every release): changing them needs no flag, and they are named as read.
+    text = (
+        _default_text()
+        .replace("gemeente = 100.0", "gemeente = 5.0")
+        .replace("withheld_last_year = 0.5", "withheld_last_year = 1.0")
+        .replace("wijkgroep_min = 15", "wijkgroep_min = 10")
+    )
+    policy = load_policy(_write(tmp_path, text))
+    assert policy.secondary.cost.gemeente == 5.0
+    assert policy.secondary.cost.withheld_last_year == 1.0
+    assert policy.pooling.wijkgroep_min == 10
+    assert weakened_knobs(policy) == []
+    with pytest.raises(UserError, match="secondary.cost.land"):
+        load_policy(_write(tmp_path, text.replace("land = 1000.0", "land = 0")))
+
+
 @pytest.mark.parametrize(
     ("old", "new", "knob"),
     [
