@@ -36,9 +36,12 @@ withholding only relaxes) settle many targets without a solve.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -561,6 +564,42 @@ class Auditor:
             {},
             {},
         )
+
+    # -- state of some blocks, handed between processes ---------------------------------------
+
+    def export_state(self, blocks: Iterable[int]) -> _BlockState:
+        """What checking ``blocks`` left that later checks read: kept points, block sums seen,
+        pool maxima, counters. Solver models stay behind (they cannot travel)."""
+        keep = set(blocks)
+        return {
+            "points": {b: list(self.points.get(b, [])) for b in keep},
+            "seen": {k: list(v) for k, v in self.seen.items() if k[0] in keep},
+            "pool_max": {
+                n: v for n, v in self._pool_max_cache.items() if self.block_of_number(n) in keep
+            },
+            "truth_kept": {k for k in self._truth_kept if k[0] in keep},
+        }
+
+    def adopt(self, blocks: Iterable[int], state: _BlockState, counted: _BlockState) -> None:
+        """Take over the state of ``blocks`` as ``export_state`` gave it (from a child, or from
+        this process), and drop their solver models: either way they are rebuilt alike."""
+        keep = set(blocks)
+        self.invalidate(keep)
+        for b in keep:
+            self._pmat.pop(b, None)
+            points = state["points"].get(b, [])
+            if points:
+                self.points[b] = list(points)
+            else:
+                self.points.pop(b, None)
+        for key in [k for k in self.seen if k[0] in keep]:
+            del self.seen[key]
+        self.seen.update({k: list(v) for k, v in state["seen"].items()})
+        self._pool_max_cache.update(state["pool_max"])
+        self._truth_kept = {k for k in self._truth_kept if k[0] not in keep} | state["truth_kept"]
+        # the solves a child made (none when the blocks were checked here: counted already)
+        self.solves += counted.get("solves", 0)
+        self.tally.update(counted.get("tally", {}))
 
     # -- structure helpers ------------------------------------------------------------------
 
@@ -1567,12 +1606,97 @@ def _truth_case(cases: list[list[Bound]], num: int, den: int) -> int:
 
 
 def audit_all(auditor: Auditor, targets: Sequence[Target]) -> list[Check]:
-    """Check targets grouped by block (one model build per block)."""
+    """Check targets grouped by block (one model build per block).
+
+    From ``SPLIT_MIN_TARGETS`` targets on, the blocks are checked in two halves: the second in a
+    forked child process where the platform allows (two cores, half the wall time), else after
+    the first in this one. Blocks share no state while they are checked, and the second half
+    comes back the same way in both cases (its points and ranges, not its solver models), so
+    a release does not depend on whether the child could run.
+    """
     by_block: dict[int, list[Target]] = defaultdict(list)
     for tg in targets:
         by_block[auditor.block_of_number(tg.number)].append(tg)
-    out: list[Check] = []
-    for block in sorted(by_block):
-        group = sorted(by_block[block], key=lambda tg: tg.number)
-        out += [auditor.check(tg) for tg in group]
-    return out
+    for block in by_block:
+        by_block[block].sort(key=lambda tg: tg.number)
+    blocks = sorted(by_block)
+    if len(targets) < SPLIT_MIN_TARGETS or len(blocks) < 2:
+        return [auditor.check(tg) for block in blocks for tg in by_block[block]]
+    first, second = _halves(blocks, by_block)
+    child = _start_child(auditor, second, by_block)
+    checks = {tg.number: auditor.check(tg) for block in first for tg in by_block[block]}
+    if child is None:
+        second_checks, state, _counted = _check_blocks(auditor, second, by_block)
+        auditor.adopt(second, state, {})
+    else:
+        second_checks, state, counted = _finish_child(*child)
+        auditor.adopt(second, state, counted)
+    checks.update((c.target.number, c) for c in second_checks)
+    return [checks[tg.number] for block in blocks for tg in by_block[block]]
+
+
+#: From this many targets on, ``audit_all`` checks the blocks in two halves (see there).
+SPLIT_MIN_TARGETS = 4000
+
+_BlockState = dict[str, Any]
+
+
+def _halves(blocks: list[int], by_block: Mapping[int, list[Target]]) -> tuple[list[int], list[int]]:
+    """Blocks in two halves of about equal work, in block order (deterministic)."""
+    total = sum(len(by_block[b]) for b in blocks)
+    first: list[int] = []
+    done = 0
+    for b in blocks:
+        if done * 2 >= total:
+            break
+        first.append(b)
+        done += len(by_block[b])
+    return first, blocks[len(first) :]
+
+
+def _check_blocks(
+    auditor: Auditor, blocks: list[int], by_block: Mapping[int, list[Target]]
+) -> tuple[list[Check], _BlockState, _BlockState]:
+    """Checks, the blocks' state, and the solves they took."""
+    solves, tally = auditor.solves, Counter(auditor.tally)
+    checks = [auditor.check(tg) for block in blocks for tg in by_block[block]]
+    counted = {"solves": auditor.solves - solves, "tally": auditor.tally - tally}
+    return checks, auditor.export_state(blocks), counted
+
+
+def _start_child(
+    auditor: Auditor, blocks: list[int], by_block: Mapping[int, list[Target]]
+) -> tuple[Any, Any] | None:
+    """Check ``blocks`` in a forked child; None where forking is not available."""
+    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        return None
+    if multiprocessing.current_process().daemon:
+        return None  # pragma: no cover - a daemonic process may not have children
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def work() -> None:
+        try:
+            send.send(("ok", _check_blocks(auditor, blocks, by_block)))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+            send.send(("error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            send.close()
+
+    process = context.Process(target=work, daemon=True)
+    process.start()
+    send.close()
+    return process, receive
+
+
+def _finish_child(process: Any, receive: Any) -> tuple[list[Check], _BlockState, _BlockState]:
+    try:
+        kind, payload = receive.recv()
+    except EOFError:
+        kind, payload = "error", f"the audit's child process ended ({process.exitcode})"
+    finally:
+        receive.close()
+        process.join()
+    if kind != "ok":
+        raise InternalError("AUDIT_CHILD", f"a half of the audit failed: {payload}")
+    return payload  # type: ignore[no-any-return]

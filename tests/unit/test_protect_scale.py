@@ -9,11 +9,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from disclosure import audit
 from disclosure.audit import Auditor, Table, _BlockLP, _Row, targets_of
 from disclosure.policy import load_policy
 from disclosure.protect import run_protection
@@ -171,3 +175,30 @@ def test_joint_fallback_offers_the_targets_own_gemeente_first() -> None:
         if related and outside:
             seen += 1
     assert seen > 0
+
+
+def test_a_split_audit_gives_the_same_release_with_or_without_a_child_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nationally the audit checks its blocks in two halves, the second in a forked child where
+    # there are two cores. The release must not depend on whether the child could run.
+    agg = _world([5, 4, 5, 3], seed=11, scale=1.0)
+    monkeypatch.setattr(audit, "SPLIT_MIN_TARGETS", 1)
+    forked: list[int] = []
+    start = audit._start_child
+
+    def counting_start(*args: Any) -> Any:
+        child = start(*args)
+        forked.append(child is not None)
+        return child
+
+    monkeypatch.setattr(audit, "_start_child", counting_start)
+    with_child = run_protection(agg, POLICY, joint_max_columns=0)
+    assert any(forked), "no half was checked in a child process"
+    assert all(c.ok for c in with_child.checks)
+    monkeypatch.setattr(audit.os, "cpu_count", lambda: 1)
+    forked.clear()
+    in_process = run_protection(agg, POLICY, joint_max_columns=0)
+    assert not any(forked)
+    assert in_process.draft == with_child.draft
+    assert in_process.stats.lp_solves == with_child.stats.lp_solves
