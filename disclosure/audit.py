@@ -40,492 +40,26 @@ import multiprocessing
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
-from kansenkluis.domain import CellStatus, GeoLevel, Rule
+from kansenkluis.domain import CellStatus, GeoLevel
 from kansenkluis.errors import InternalError
 
+from .lp import EPS as _EPS
+from .lp import BlockLP, Row
 from .policy import Policy
-from .primary import Bound, inherent_range, published_bounds, status_bounds, status_cases
+from .primary import Bound, published_bounds, status_bounds, status_cases
 from .rounding import rounding_interval
+from .table import INF, Cell, Check, KnownRow, Number, PriorRow, Table, Target
 
-try:  # the bare solver class: same API, no console banner on creation
-    from highspy._core import _Highs as _HighsClass
-except ImportError:  # pragma: no cover - other highspy builds
-    from highspy import Highs as _HighsClass
-from highspy import HighsModelStatus, kHighsInf
-
-INF = math.inf
-_EPS = 1e-6
 #: How many recent LP optima per block are kept to pass later targets without a solve.
 _POINTS_KEPT = 60
-_SETTLED = (
-    HighsModelStatus.kOptimal,
-    HighsModelStatus.kInfeasible,
-    HighsModelStatus.kUnbounded,
-    HighsModelStatus.kUnboundedOrInfeasible,
-)
+
+
 #: How many moved points ``_swap_points`` tries per side of a target before it solves.
 _SWAP_TRIES = 8
-#: A family with at most this many unknowns is audited as one joint LP (exact).
-JOINT_MAX_COLUMNS = 2500
-
-
-# --- the structure an attacker sees --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Family:
-    """Unknowns that published figures tie together: a population (or one origin group)."""
-
-    key: str
-    population: str
-    breakdowns: tuple[str, ...]
-    categories: tuple[str, ...]
-    #: region-level family (opleidingsmobiliteit): atoms are gemeenten, blocks region pools
-    regional: bool
-    #: wijkcodes (or gemeentecodes) in atom order
-    atoms: tuple[str, ...]
-
-    @property
-    def width(self) -> int:
-        return len(self.breakdowns) * len(self.categories)
-
-    def offsets(self, breakdowns: Iterable[str], categories: Iterable[str]) -> np.ndarray:
-        cats = set(categories)
-        nc = len(self.categories)
-        out = [
-            bi * nc + ci
-            for bi, b in enumerate(self.breakdowns)
-            if b in set(breakdowns)
-            for ci, c in enumerate(self.categories)
-            if c in cats
-        ]
-        return np.array(sorted(out), dtype=np.int64)
-
-
-@dataclass(slots=True)
-class Number:
-    """A sum of unknowns that a cell shows: some categories of some atoms."""
-
-    family: int
-    item: int
-    atoms: np.ndarray
-    offsets: np.ndarray
-    value: int
-    #: the value shown when published (clamped under DP, then rounded)
-    shown: int = 0
-
-
-@dataclass(slots=True)
-class Item:
-    """The cells of one family at one unit: they share counts, so they are withheld together."""
-
-    family: int
-    breakdown: str
-    level: GeoLevel
-    code: str
-    block: int
-    numbers: list[int] = field(default_factory=list)
-    cells: list[int] = field(default_factory=list)
-    #: a pooled wijk (or gemeente): shown only inside its pool, never published on its own
-    phantom: bool = False
-    #: for a pooled item: the item of the pool it went into
-    pool: int = -1
-    withheld: bool = False
-    #: the largest count of the item (its population): the information a suppression costs
-    size: int = 0
-    cost: float = 0.0
-
-
-@dataclass(slots=True)
-class Cell:
-    indicator: str
-    breakdown: str
-    level: GeoLevel
-    code: str
-    name: str
-    item: int
-    num: int
-    den: int
-    parent_code: str | None
-    pooled_into: str | None = None
-    status: CellStatus = CellStatus.PUBLISHED
-    rule: Rule = Rule.PUBLISHED
-    threshold: float | None = None
-    #: for a secondary suppression: the cell it protects (a key text; its parent, or the cell
-    #: that shares its denominator)
-    protects: str | None = None
-
-    def key_text(self, schooljaar: int) -> str:
-        return f"{self.indicator}/{self.breakdown}/{schooljaar}/{self.level.value}/{self.code}"
-
-
-@dataclass
-class PriorRow:
-    """What an earlier release of the same schooljaar says about a sum of counts."""
-
-    family: int
-    atoms: np.ndarray
-    offsets: np.ndarray
-    lo: float
-    hi: float
-    block: int
-    #: (numerator offsets, denominator offsets, lowest %, highest %) of an exact percentage
-    ratio: tuple[np.ndarray, np.ndarray, float, float] | None = None
-    #: from a published figure (True), or from a status alone (published, withheld: False)
-    figure: bool = True
-    #: the number of this release with the same sum (-1: none); the audit folds the row into
-    #: that number's own row
-    twin: int = -1
-
-
-@dataclass
-class PriorCell:
-    """A withheld cell of an earlier release of the same schooljaar, as its status shows it."""
-
-    family: int
-    status: CellStatus
-    atoms: np.ndarray
-    num_offsets: np.ndarray
-    den_offsets: np.ndarray
-    #: true counts (to know which status alternative holds; never published)
-    num: int
-    den: int
-    #: the policy the earlier release was made under (its statuses mean that policy's rules)
-    policy: Policy
-
-
-@dataclass
-class KnownRow:
-    """A bound that the public rules imply whatever is published, e.g. from the pooling map:
-    a unit that still borders another unit of its gemeente was not small."""
-
-    family: int
-    atoms: np.ndarray
-    offsets: np.ndarray
-    #: coefficient per offset (all ones when None)
-    weights: np.ndarray | None
-    lo: float
-    hi: float
-    block: int
-
-
-@dataclass
-class Block:
-    family: int
-    atoms: np.ndarray
-    items: list[int] = field(default_factory=list)
-    #: column group of each atom of the family in this block (-1: not in it); atoms of one
-    #: pool share a group when nothing published can tell them apart
-    position: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    n_positions: int = 0
-
-
-@dataclass
-class Table:
-    """Everything disclosure control decides over, for one schooljaar."""
-
-    schooljaar: int
-    families: list[Family]
-    #: per family: counts [atom, breakdown * category]
-    values: list[np.ndarray]
-    numbers: list[Number] = field(default_factory=list)
-    items: list[Item] = field(default_factory=list)
-    cells: list[Cell] = field(default_factory=list)
-    #: (parent item, child items): the parent's counts are the sums of the children's
-    relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
-    blocks: list[Block] = field(default_factory=list)
-    prior_rows: list[PriorRow] = field(default_factory=list)
-    known_rows: list[KnownRow] = field(default_factory=list)
-    #: number -> withheld cells of an earlier release with the same sum (their statuses count)
-    prior_cells: dict[int, list[PriorCell]] = field(default_factory=dict)
-    #: per family: audited as one joint LP
-    joint: list[bool] = field(default_factory=list)
-    #: per family: the unit (column group) of each atom; pooled wijken share their wijkgroep's
-    #: columns unless an earlier release published one of them on its own
-    unit_of_atom: list[np.ndarray] = field(default_factory=list)
-    #: DP: the counts are noisy and may be negative, so unknowns are not bounded below by 0
-    noisy: bool = False
-    #: number -> [(cell, "num" | "den")]
-    exposures: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
-    _land: dict[int, list[int]] = field(default_factory=dict, repr=False)
-    _atom_block: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
-
-    def block_of_atoms(self, family: int, atoms: np.ndarray) -> int:
-        """The one audit block of ``family`` holding all ``atoms`` (-1: none, e.g. the land)."""
-        if family not in self._atom_block:
-            owner = np.full(len(self.families[family].atoms), -1, dtype=np.int64)
-            for bi, b in enumerate(self.blocks):
-                if b.family == family and b.items:
-                    owner[b.atoms] = bi
-            self._atom_block[family] = owner
-        blocks = np.unique(self._atom_block[family][atoms])
-        return int(blocks[0]) if len(blocks) == 1 else -1
-
-    def land_numbers(self, family: int) -> list[int]:
-        if family not in self._land:
-            self._land[family] = [
-                n
-                for it in self.items
-                if it.family == family and it.level is GeoLevel.LAND
-                for n in it.numbers
-            ]
-        return self._land[family]
-
-    def new_block(self, family: int, atoms: np.ndarray) -> int:
-        """A block over ``atoms``; atoms of one unit share columns if ``unit_of_atom`` says so."""
-        units = self.unit_of_atom[family][atoms]
-        uniq, local = np.unique(units, return_inverse=True)
-        position = np.full(len(self.families[family].atoms), -1, dtype=np.int64)
-        position[atoms] = local
-        self.blocks.append(Block(family, atoms, position=position, n_positions=len(uniq)))
-        return len(self.blocks) - 1
-
-    def make_joint(self, family: int) -> int:
-        """Audit ``family`` as one joint LP from now on (once a national figure is withheld)."""
-        fam = self.families[family]
-        atoms = np.arange(len(fam.atoms), dtype=np.int64)
-        bi = self.new_block(family, atoms)
-        block = self.blocks[bi]
-        for b in self.blocks[:bi]:
-            if b.family == family:
-                b.items = []
-        for ii, it in enumerate(self.items):
-            if it.family == family:
-                it.block = bi
-                block.items.append(ii)
-        for pr in self.prior_rows:
-            if pr.family == family:
-                pr.block = bi
-        for kr in self.known_rows:
-            if kr.family == family:
-                kr.block = bi
-        self.joint[family] = True
-        self._atom_block.pop(family, None)
-        return bi
-
-    def index_exposures(self) -> None:
-        self.exposures = defaultdict(list)
-        for ci, c in enumerate(self.cells):
-            self.exposures[c.num].append((ci, "num"))
-            self.exposures[c.den].append((ci, "den"))
-
-    def number_value(self, family: int, atoms: np.ndarray, offsets: np.ndarray) -> int:
-        return int(self.values[family][np.ix_(atoms, offsets)].sum())
-
-    def is_published(self, n: int) -> bool:
-        return any(self.cells[c].status is CellStatus.PUBLISHED for c, _ in self.exposures[n])
-
-
-# --- targets -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    number: int
-    value: int
-    lo_req: float
-    hi_req: float
-    #: withheld cells that show this number, with the part it is of each
-    owners: list[tuple[int, str]]
-
-
-@dataclass
-class Check:
-    target: Target
-    lo: float
-    hi: float
-    ok: bool
-    #: items whose withholding could widen the failing side (from the LP duals)
-    candidates: list[int] = field(default_factory=list)
-    #: only rows that no suppression can remove bind: the status alone limits the count
-    inherent: bool = False
-
-
-def targets_of(
-    table: Table,
-    policy: Policy,
-    cell_rule: dict[int, Rule],
-    numbers: Iterable[int] | None = None,
-) -> list[Target]:
-    """Every withheld numerator and denominator that must stay uncertain (of ``numbers``).
-
-    Suppressed cells always; a pooled wijk (or gemeente) only where it would have failed the
-    primary rules on its own (``cell_rule`` holds the rule of every cell on its exact counts).
-    """
-    if numbers is None:
-        cells: Iterable[int] = range(len(table.cells))
-    else:
-        cells = sorted({ci for n in numbers for ci, _ in table.exposures[n]})
-    wanted: set[int] = set()
-    for ci in cells:
-        c = table.cells[ci]
-        if c.status is CellStatus.PUBLISHED:
-            continue
-        if c.status is CellStatus.POOLED and cell_rule.get(ci, Rule.PUBLISHED) is Rule.PUBLISHED:
-            continue
-        # a count that another cell still shows is no secret of this cell: the primary rules
-        # withheld every cell showing a count its status would give away
-        wanted.update(n for n in (c.num, c.den) if not table.is_published(n))
-    out = []
-    for n in sorted(wanted):
-        owners = [
-            (ci, part)
-            for ci, part in table.exposures[n]
-            if table.cells[ci].status is not CellStatus.PUBLISHED
-        ]
-        v = table.numbers[n].value
-        p = policy.protection(abs(v))
-        lo_req, hi_req = max(0.0, v - p) if not table.noisy else v - p, v + p
-        for ci, part in owners:
-            ilo, ihi = inherent_range(table.cells[ci].status, part, policy)  # type: ignore[arg-type]
-            lo_req, hi_req = max(lo_req, min(ilo, v)), min(hi_req, max(ihi, v))
-        out.append(Target(n, v, lo_req, hi_req, owners))
-    return out
-
-
-# --- one block's LP ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Row:
-    cols: np.ndarray
-    vals: np.ndarray
-    lo: float
-    hi: float
-    #: the item whose withholding removes or relaxes this row (-1: none can)
-    item: int
-
-
-class _BlockLP:
-    """x >= 0 (free under DP) with the block's rows, in one HiGHS model; only the objective
-    changes between solves, so each solve starts from the previous basis."""
-
-    def __init__(self, n_cols: int, rows: list[_Row], free: bool) -> None:
-        self.n = n_cols
-        self.rows = rows
-        self.free = free
-        #: the rows as one sparse matrix with their bounds, for checking points (built lazily)
-        self._matrix: tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None = None
-        self.highs = _HighsClass()
-        for option, value in (
-            ("output_flag", False),
-            ("threads", 1),
-            ("presolve", "off"),
-        ):
-            self.highs.setOptionValue(option, value)
-        lower = np.full(n_cols, -kHighsInf if free else 0.0)
-        self.highs.addVars(n_cols, lower, np.full(n_cols, kHighsInf))
-        if rows:
-            self._add(rows)
-        self.all_cols = np.arange(n_cols, dtype=np.int32)
-
-    def _add(self, rows: Sequence[_Row]) -> None:
-        self._matrix = None
-        starts: list[int] = []
-        idx: list[int] = []
-        vals: list[float] = []
-        for r in rows:
-            starts.append(len(idx))
-            idx.extend(r.cols.tolist())
-            vals.extend(r.vals.tolist())
-        lo = np.array([-kHighsInf if r.lo == -INF else r.lo for r in rows], dtype=float)
-        hi = np.array([kHighsInf if r.hi == INF else r.hi for r in rows], dtype=float)
-        self.highs.addRows(
-            len(rows),
-            lo,
-            hi,
-            len(idx),
-            np.array(starts, dtype=np.int32),
-            np.array(idx, dtype=np.int32),
-            np.array(vals, dtype=float),
-        )
-
-    def with_rows(self, extra: Sequence[_Row]) -> _ExtraRows:
-        return _ExtraRows(self, extra)
-
-    def contains(self, x: np.ndarray) -> bool:
-        """Whether ``x`` satisfies every row (and x >= 0 unless free): a point an attacker
-        cannot rule out, found without solving."""
-        if not self.free and bool((x < -_EPS).any()):
-            return False
-        if self._matrix is None:
-            indptr = np.cumsum([0, *(len(r.cols) for r in self.rows)])
-            cols = np.concatenate([r.cols for r in self.rows]) if self.rows else np.zeros(0)
-            vals = np.concatenate([r.vals for r in self.rows]) if self.rows else np.zeros(0)
-            matrix = sparse.csr_matrix(
-                (vals, cols.astype(np.int64), indptr), shape=(len(self.rows), self.n)
-            )
-            lo = np.array([r.lo for r in self.rows], dtype=float)
-            hi = np.array([r.hi for r in self.rows], dtype=float)
-            self._matrix = (matrix, lo, hi)
-        matrix, lo, hi = self._matrix
-        ax = matrix @ x
-        return bool(np.all(ax >= lo - _EPS) and np.all(ax <= hi + _EPS))
-
-    def optimize(self, cols: np.ndarray, sense: float) -> tuple[float, np.ndarray, np.ndarray]:
-        """min (sense 1) or -max (sense -1) of the sum over ``cols``; value, point, row duals."""
-        cost = np.zeros(self.n)
-        cost[cols] = sense
-        self.highs.changeColsCost(self.n, self.all_cols, cost)
-        self.highs.run()
-        status = self.highs.getModelStatus()
-        if status not in _SETTLED:
-            # A warm start after rows were added can stall; a cold start settles it.
-            self.highs.clearSolver()
-            self.highs.run()
-            status = self.highs.getModelStatus()
-        if status == HighsModelStatus.kOptimal:
-            sol = self.highs.getSolution()
-            value = float(self.highs.getInfo().objective_function_value)
-            return value, np.asarray(sol.col_value), np.asarray(sol.row_dual)
-        if status in (HighsModelStatus.kUnbounded, HighsModelStatus.kUnboundedOrInfeasible):
-            if status == HighsModelStatus.kUnboundedOrInfeasible and not self._feasible():
-                return INF, np.zeros(0), np.zeros(0)
-            return -INF, np.zeros(0), np.zeros(0)
-        if status == HighsModelStatus.kInfeasible:
-            # the dual ray certifies infeasibility: its rows are what rules this case out
-            _st, has_ray, ray = self.highs.getDualRay()  # type: ignore[attr-defined]
-            return INF, np.zeros(0), (np.asarray(ray) if has_ray else np.zeros(0))
-        raise InternalError(
-            "AUDIT_SOLVER", f"HiGHS ended with {self.highs.modelStatusToString(status)}"
-        )
-
-    def _feasible(self) -> bool:
-        self.highs.changeColsCost(self.n, self.all_cols, np.zeros(self.n))
-        self.highs.run()
-        return bool(self.highs.getModelStatus() == HighsModelStatus.kOptimal)
-
-
-class _ExtraRows:
-    """Rows added for one case of a status split and removed again (last in, first out)."""
-
-    def __init__(self, lp: _BlockLP, rows: Sequence[_Row]) -> None:
-        self.lp = lp
-        self.rows = list(rows)
-
-    def __enter__(self) -> _BlockLP:
-        self.first = int(self.lp.highs.getNumRow())
-        self.lp._matrix = None
-        if self.rows:
-            self.lp._add(self.rows)
-        self.lp.rows = self.lp.rows + self.rows
-        return self.lp
-
-    def __exit__(self, *exc: object) -> None:
-        if self.rows:
-            n = len(self.rows)
-            self.lp.highs.deleteRows(n, np.arange(self.first, self.first + n, dtype=np.int32))
-            self.lp.rows = self.lp.rows[: len(self.lp.rows) - n]
-            self.lp._matrix = None
-
-
-# --- the auditor ---------------------------------------------------------------------------------
 
 
 class Auditor:
@@ -534,7 +68,7 @@ class Auditor:
     def __init__(self, table: Table, policy: Policy) -> None:
         self.table = table
         self.policy = policy
-        self._lps: dict[int, _BlockLP] = {}
+        self._lps: dict[int, BlockLP] = {}
         #: coupled block -> [(national number, L_lo, L_hi, rest lowest, rest highest)]
         self.rest: dict[int, list[tuple[int, float, float, float, float]]] = {}
         #: (block, land number) -> [lowest, highest] block sum seen at feasible points
@@ -545,13 +79,13 @@ class Auditor:
         self._truth_kept: set[tuple[int, int]] = set()
         self._rest_cache: dict[tuple[int, int, int], np.ndarray] = {}
         self._cols: dict[tuple[int, int], np.ndarray] = {}
-        self._case_cache: dict[tuple[int, int, str], list[list[_Row]]] = {}
+        self._case_cache: dict[tuple[int, int, str], list[list[Row]]] = {}
         self._part_cache: dict[tuple[int, int], np.ndarray] = {}
         #: block -> recent optimal points (feasible for as long as the block only relaxes)
         self.points: dict[int, list[np.ndarray]] = {}
         self._pmat: dict[int, np.ndarray] = {}
-        self._inherent_lps: dict[tuple[int, bool], _BlockLP] = {}
-        self._prior_case_cache: dict[tuple[int, int], tuple[list[list[_Row]], int]] = {}
+        self._inherent_lps: dict[tuple[int, bool], BlockLP] = {}
+        self._prior_case_cache: dict[tuple[int, int], tuple[list[list[Row]], int]] = {}
         self._sb: dict[CellStatus, list[Bound]] = {}
         self._pb: dict[tuple[bool, bool], list[Bound]] = {}
         self._keep_case_points: int | None = None
@@ -638,6 +172,14 @@ class Auditor:
             raise InternalError("AUDIT_BLOCK", "a count reaches outside its audit block")
         return (pos[:, None] * width + offsets[None, :]).ravel()
 
+    def make_joint(self, family: int) -> None:
+        """Audit ``family`` as one joint LP from now on (a national figure of it is withheld):
+        every model is rebuilt, and the family's rest-of-country couplings go."""
+        self.table.make_joint(family)
+        self.invalidate(range(len(self.table.blocks)))
+        for b in [b for b in self.rest if self.table.blocks[b].family == family]:
+            del self.rest[b]
+
     def invalidate(self, blocks: Iterable[int]) -> None:
         blocks = set(blocks)
         for b in blocks:
@@ -710,10 +252,10 @@ class Auditor:
             self._pb[key] = published_bounds(num, den, self.policy)
         return self._pb[key]
 
-    def _cell_rows(self, block: int, everything_withheld: bool) -> list[_Row]:
+    def _cell_rows(self, block: int, everything_withheld: bool) -> list[Row]:
         """Complement rows (denominator minus numerator) and exact-percentage rows."""
         t, pol = self.table, self.policy
-        rows: list[_Row] = []
+        rows: list[Row] = []
         for item in t.blocks[block].items:
             for ci in t.items[item].cells:
                 cell = t.cells[ci]
@@ -731,7 +273,7 @@ class Auditor:
                     cols = self._rest_columns(block, cell)
                     lo = max(b.lo for b in rest_bounds)
                     hi = min(b.hi for b in rest_bounds)
-                    rows.append(_Row(cols, np.ones(len(cols)), lo, hi, removable))
+                    rows.append(Row(cols, np.ones(len(cols)), lo, hi, removable))
                 if (
                     status is CellStatus.PUBLISHED
                     and pol.rounding.percentage_basis == "exact"
@@ -770,15 +312,15 @@ class Auditor:
         lo_pct: float,
         hi_pct: float,
         removable: int,
-    ) -> list[_Row]:
+    ) -> list[Row]:
         # lo% * den <= 100 * num <= hi% * den, as two rows over the denominator's unknowns
         den_cols = self.columns(block, atoms, den_off)
         num_cols = set(self.columns(block, atoms, num_off).tolist())
         upper = np.array([(100.0 if c in num_cols else 0.0) - hi_pct for c in den_cols])
         lower = np.array([(100.0 if c in num_cols else 0.0) - max(lo_pct, 0.0) for c in den_cols])
         return [
-            _Row(den_cols, upper, -INF, 0.0, removable),
-            _Row(den_cols, lower, 0.0, INF, removable),
+            Row(den_cols, upper, -INF, 0.0, removable),
+            Row(den_cols, lower, 0.0, INF, removable),
         ]
 
     def rows(
@@ -787,12 +329,12 @@ class Auditor:
         everything_withheld: bool = False,
         *,
         prior_figures: bool = True,
-    ) -> list[_Row]:
+    ) -> list[Row]:
         """The block's rows; without ``prior_figures`` what earlier releases' published figures
         say is left out (what their statuses say stays)."""
         t = self.table
         b = t.blocks[block]
-        rows: list[_Row] = []
+        rows: list[Row] = []
         numbers = [n for item in b.items for n in t.items[item].numbers]
         # An earlier release's figure of a sum this release shows too joins that sum's row
         # (one row instead of two; a second release repeats most figures of the first).
@@ -813,14 +355,14 @@ class Auditor:
             if lo <= (-INF if t.noisy else 0.0) and hi == INF:
                 continue  # no information: the unknowns' own bounds say as much
             cols = self.number_columns(block, n)
-            rows.append(_Row(cols, np.ones(len(cols)), lo, hi, removable))
+            rows.append(Row(cols, np.ones(len(cols)), lo, hi, removable))
         rows += self._cell_rows(block, everything_withheld)
         prior_rows, known_rows = self._rows_of_block(block)
         for kr in known_rows:
             cols = self.columns(block, kr.atoms, kr.offsets)
             n_pos = len(cols) // len(kr.offsets)
             vals = np.ones(len(cols)) if kr.weights is None else np.tile(kr.weights, n_pos)
-            rows.append(_Row(cols, vals, kr.lo, kr.hi, -1))
+            rows.append(Row(cols, vals, kr.lo, kr.hi, -1))
         for pr in prior_rows:
             if pr.figure and not prior_figures:
                 continue
@@ -828,7 +370,7 @@ class Auditor:
                 continue  # folded into its twin's row above
             if pr.ratio is None:
                 cols = self.columns(block, pr.atoms, pr.offsets)
-                rows.append(_Row(cols, np.ones(len(cols)), pr.lo, pr.hi, -1))
+                rows.append(Row(cols, np.ones(len(cols)), pr.lo, pr.hi, -1))
             else:
                 num_off, den_off, lo_pct, hi_pct = pr.ratio
                 rows += self._ratio_rows(block, pr.atoms, num_off, den_off, lo_pct, hi_pct, -1)
@@ -836,14 +378,14 @@ class Auditor:
             rows += self._coupling_rows(block)
         return rows
 
-    def lp(self, block: int) -> _BlockLP:
+    def lp(self, block: int) -> BlockLP:
         if block not in self._lps:
-            self._lps[block] = _BlockLP(self.n_columns(block), self.rows(block), self.table.noisy)
+            self._lps[block] = BlockLP(self.n_columns(block), self.rows(block), self.table.noisy)
         return self._lps[block]
 
     # -- checking ---------------------------------------------------------------------------
 
-    def _case_rows(self, block: int, ci: int, case: list[Bound]) -> list[_Row]:
+    def _case_rows(self, block: int, ci: int, case: list[Bound]) -> list[Row]:
         t = self.table
         cell = t.cells[ci]
         out = []
@@ -852,10 +394,10 @@ class Auditor:
                 cols = self._rest_columns(block, cell)
             else:
                 cols = self.number_columns(block, cell.num if b.part == "num" else cell.den)
-            out.append(_Row(cols, np.ones(len(cols)), b.lo, b.hi, -1))
+            out.append(Row(cols, np.ones(len(cols)), b.lo, b.hi, -1))
         return out
 
-    def alternatives(self, block: int, target: Target) -> list[tuple[list[list[_Row]], int]]:
+    def alternatives(self, block: int, target: Target) -> list[tuple[list[list[Row]], int]]:
         """Per withheld cell showing the target (this release's and earlier ones'): the rows of
         each alternative its status allows, and which alternative holds the truth."""
         t = self.table
@@ -881,7 +423,7 @@ class Auditor:
                         else:
                             offsets = np.setdiff1d(pc.den_offsets, pc.num_offsets)
                         cols = self.columns(block, pc.atoms, offsets)
-                        case_rows.append(_Row(cols, np.ones(len(cols)), b.lo, b.hi, -1))
+                        case_rows.append(Row(cols, np.ones(len(cols)), b.lo, b.hi, -1))
                     rows.append(case_rows)
                 self._prior_case_cache[key] = (rows, _truth_case(bounds, pc.num, pc.den))
             rows, truth = self._prior_case_cache[key]
@@ -889,7 +431,7 @@ class Auditor:
                 out.append((rows, truth))
         return out
 
-    def cases(self, block: int, ci: int) -> list[list[_Row]]:
+    def cases(self, block: int, ci: int) -> list[list[Row]]:
         """The rows of each status alternative of a withheld cell (cached)."""
         status = self.table.cells[ci].status
         key = (block, ci, status.value)
@@ -900,7 +442,7 @@ class Auditor:
         return self._case_cache[key]
 
     @staticmethod
-    def _satisfies(x: np.ndarray, rows: list[_Row]) -> bool:
+    def _satisfies(x: np.ndarray, rows: list[Row]) -> bool:
         if x.size == 0:
             return False
         return all(r.lo - _EPS <= float(x[r.cols] @ r.vals) <= r.hi + _EPS for r in rows)
@@ -936,7 +478,7 @@ class Auditor:
         return cols
 
     @staticmethod
-    def _removable(duals: np.ndarray, rows: Sequence[_Row]) -> set[int]:
+    def _removable(duals: np.ndarray, rows: Sequence[Row]) -> set[int]:
         """Items of the rows with a nonzero dual (or dual ray entry): what limits the optimum."""
         if duals.size == 0:
             return set()
@@ -947,7 +489,7 @@ class Auditor:
     def _interval(
         self,
         block: int,
-        lp: _BlockLP,
+        lp: BlockLP,
         target: Target,
         note: bool,
         decide: bool = True,
@@ -1026,12 +568,12 @@ class Auditor:
             self._truth_cache[key] = x
         return x
 
-    def _swap_points(self, block: int, lp: _BlockLP, target: Target) -> bool:
+    def _swap_points(self, block: int, lp: BlockLP, target: Target) -> bool:
         """Points near the truth that reach the target's requirement, found without solving.
 
         Moving d pupils of one category from one unit of the block to another keeps every sum
         over both (the gemeente, the land) as it is; only rows over one of the two can object,
-        and ``_BlockLP.contains`` checks them all. A point that fits is kept, so that
+        and ``BlockLP.contains`` checks them all. A point that fits is kept, so that
         ``_certify`` can pass this target (and later ones) with it. True if one was kept.
         """
         t = self.table
@@ -1061,7 +603,7 @@ class Auditor:
     def _swap_side(
         self,
         block: int,
-        lp: _BlockLP,
+        lp: BlockLP,
         x0: np.ndarray,
         start: int,
         offsets: np.ndarray,
@@ -1151,14 +693,14 @@ class Auditor:
         return math.ceil(values[low_ok].min() - _EPS), math.floor(values[high_ok].max() + _EPS)
 
     def _true_cases(
-        self, block: int, lp: _BlockLP, cols: np.ndarray, target: Target
+        self, block: int, lp: BlockLP, cols: np.ndarray, target: Target
     ) -> tuple[float, float] | None:
         """Try the status alternative that holds the truth, for every owning cell at once.
 
         If the target reaches both requirements inside it, every owner's hull does too (one
         solve per side instead of the plain LP plus the alternatives). None otherwise.
         """
-        rows: list[_Row] = []
+        rows: list[Row] = []
         for alternatives, truth in self.alternatives(block, target):
             if truth < 0:
                 return None  # pragma: no cover - the truth always fits its own status
@@ -1288,9 +830,9 @@ class Auditor:
 
     def _case_hull(
         self,
-        lp: _BlockLP,
+        lp: BlockLP,
         cols: np.ndarray,
-        case_rows: list[list[_Row]],
+        case_rows: list[list[Row]],
         sense: float,
         need: float | None = None,
     ) -> tuple[float, set[int]]:
@@ -1344,7 +886,7 @@ class Auditor:
             b = t.blocks[block]
             n_cols = b.n_positions * t.families[b.family].width
             rows = self.rows(block, everything_withheld=True, prior_figures=prior_figures)
-            lp = _BlockLP(n_cols, rows, t.noisy)
+            lp = BlockLP(n_cols, rows, t.noisy)
             self._inherent_lps[key] = lp
         lo, hi, _d_lo, _d_hi = self._interval(block, lp, target, note=False, decide=False)
         return lo, hi
@@ -1479,7 +1021,7 @@ class Auditor:
             if t.items[i].level in (GeoLevel.GEMEENTE, GeoLevel.REGIO) and not t.items[i].phantom
         )
 
-    def _coupling_rows(self, block: int) -> list[_Row]:
+    def _coupling_rows(self, block: int) -> list[Row]:
         t = self.table
         b = t.blocks[block]
         width = t.families[b.family].width
@@ -1490,11 +1032,11 @@ class Auditor:
             rest_cols = start + num.offsets
             own = self._block_part(block, num)
             cols = np.concatenate([own, rest_cols])
-            rows.append(_Row(cols, np.ones(len(cols)), lo_l, hi_l, num.item))
+            rows.append(Row(cols, np.ones(len(cols)), lo_l, hi_l, num.item))
             floor = -INF if t.noisy else 0.0
             # the rest's range goes when the national figure goes: same item
             rows.append(
-                _Row(rest_cols, np.ones(len(rest_cols)), max(rest_lo, floor), rest_hi, num.item)
+                Row(rest_cols, np.ones(len(rest_cols)), max(rest_lo, floor), rest_hi, num.item)
             )
         return rows
 
@@ -1637,6 +1179,7 @@ def audit_all(auditor: Auditor, targets: Sequence[Target]) -> list[Check]:
 
 #: From this many targets on, ``audit_all`` checks the blocks in two halves (see there).
 SPLIT_MIN_TARGETS = 4000
+
 
 _BlockState = dict[str, Any]
 

@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
 from kansenkluis.errors import InternalError, PolicyRefusal
 
-from .audit import Auditor, Check, Table, Target, audit_all, targets_of
+from .audit import Auditor, audit_all
 from .policy import Policy
+from .table import Check, Table, Target, targets_of
 
 #: The order in which levels are offered as complements: a wijk or wijkgroep first, then a
 #: gemeente or region pool, the national figure last (the policy's cost factors weigh within).
@@ -188,8 +189,7 @@ def suppress(
     for it in table.items:
         if it.withheld and it.block == -1 and not table.joint[it.family]:
             # a national figure is withheld: its family can only be audited jointly
-            table.make_joint(it.family)
-            auditor.invalidate(range(len(table.blocks)))
+            auditor.make_joint(it.family)
     parents = parent_of(table)
     relaxed: dict[int, tuple[float, float]] = {}
     refined: set[int] = set()  # families whose rest-of-country ranges were computed exactly
@@ -305,11 +305,7 @@ def suppress(
             if it.block == -1 and not table.joint[it.family]:
                 # a national figure is withheld: its family is audited jointly from now on
                 fam = it.family
-                table.make_joint(fam)
-                auditor.invalidate(range(len(table.blocks)))
-                for b in list(auditor.rest):
-                    if table.blocks[b].family == fam:
-                        del auditor.rest[b]
+                auditor.make_joint(fam)
                 pending |= {n for x in table.items if x.family == fam for n in x.numbers}
         auditor.invalidate_items(changed)
         pending |= _numbers_of(table, changed)

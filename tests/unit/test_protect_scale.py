@@ -18,9 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from disclosure import audit
-from disclosure.audit import Auditor, Table, _BlockLP, _Row, targets_of
+from disclosure.audit import Auditor
+from disclosure.lp import BlockLP, Row
 from disclosure.policy import load_policy
 from disclosure.protect import run_protection
+from disclosure.table import Table, targets_of
 from indicators.specs import POPULATIONS, population_keys
 from kansenkluis.domain import AggregateTable, CellStatus, Geography, GeoLevel
 
@@ -28,15 +30,15 @@ POLICY = load_policy()
 INF = float("inf")
 
 
-def _row(cols: list[int], vals: list[float], lo: float, hi: float, item: int) -> _Row:
-    return _Row(np.array(cols, dtype=np.int64), np.array(vals, dtype=float), lo, hi, item)
+def _row(cols: list[int], vals: list[float], lo: float, hi: float, item: int) -> Row:
+    return Row(np.array(cols, dtype=np.int64), np.array(vals, dtype=float), lo, hi, item)
 
 
 def test_case_hull_names_the_items_of_the_other_alternatives() -> None:
     # x0 is the target. Alternative A: x0 >= 3 (its own status row; nothing can widen it).
     # Alternative B: x1 >= 20, and a published row of item 7 (x0 - x1 >= -17) then holds x0 at
     # 3 too. Withholding item 7 widens B below 3, so item 7 is what limits the hull.
-    lp = _BlockLP(2, [_row([0, 1], [1.0, -1.0], -17.0, INF, 7)], free=False)
+    lp = BlockLP(2, [_row([0, 1], [1.0, -1.0], -17.0, INF, 7)], free=False)
     case_a = [_row([0], [1.0], 3.0, INF, -1)]
     case_b = [_row([1], [1.0], 20.0, INF, -1)]
     auditor = Auditor(Table(2021, [], []), POLICY)
@@ -50,7 +52,7 @@ def test_case_hull_names_the_items_of_the_other_alternatives() -> None:
 
 
 def test_case_hull_names_nothing_when_no_published_row_binds() -> None:
-    lp = _BlockLP(2, [_row([0, 1], [1.0, 1.0], 0.0, 100.0, 7)], free=False)
+    lp = BlockLP(2, [_row([0, 1], [1.0, 1.0], 0.0, 100.0, 7)], free=False)
     case_a = [_row([0], [1.0], 3.0, INF, -1)]
     case_b = [_row([0], [1.0], 4.0, INF, -1)]
     auditor = Auditor(Table(2021, [], []), POLICY)
@@ -112,7 +114,6 @@ def _world(sizes: list[int], seed: int, scale: float) -> AggregateTable:
 
 def _statuses(agg: AggregateTable, joint_max_columns: int) -> list[tuple[str, CellStatus]]:
     result = run_protection(agg, POLICY, joint_max_columns=joint_max_columns)
-    assert result.checks, "a world this small always withholds something"
     assert all(c.ok for c in result.checks)
     return [(c.key_text(2021), c.status) for c in result.table.cells]
 
