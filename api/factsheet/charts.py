@@ -495,7 +495,7 @@ def _trend_panel(x0: float, y0: float, w: float, panel: TrendPaneel) -> list[str
     if panel.titel:
         parts.append(_text(x0, y0 + 12, _truncate(panel.titel, 38), font_weight="bold"))
         y0 += 18
-    top, step = axis_max([v for line in panel.lijnen for v in line.values])
+    top, _ = axis_max([v for line in panel.lijnen for v in line.values])
     plot_x0, plot_x1 = x0 + 30, x0 + w - 22
     plot_y0, plot_y1 = y0 + 12, y0 + TREND_PANEL_H - 40
     n = len(panel.jaren)
@@ -506,24 +506,14 @@ def _trend_panel(x0: float, y0: float, w: float, panel: TrendPaneel) -> list[str
     def y_of(v: float) -> float:
         return plot_y1 - (plot_y1 - plot_y0) * min(max(v, 0.0), top) / top
 
-    tick = 0.0
-    while tick <= top + 1e-9:
-        y = y_of(tick)
-        parts.append(
-            f'<line x1="{_fmt(plot_x0)}" y1="{_fmt(y)}" x2="{_fmt(plot_x1)}" y2="{_fmt(y)}" '
-            f'stroke="{GRID}" stroke-width="0.4"/>'
-        )
-        parts.append(
-            _text(
-                plot_x0 - 4,
-                y + 4,
-                f"{format_percentage(tick).removesuffix(',0')}%",
-                text_anchor="end",
-                font_size=9.5,
-                fill=MUTED,
-            )
-        )
-        tick += step * 2 if top / step > 4 else step
+    # Every point carries its value, so the axis needs no ticks: a base line at 0% only.
+    parts.append(
+        f'<line x1="{_fmt(plot_x0)}" y1="{_fmt(plot_y1)}" x2="{_fmt(plot_x1)}" '
+        f'y2="{_fmt(plot_y1)}" stroke="{GRID}" stroke-width="0.6"/>'
+    )
+    parts.append(
+        _text(plot_x0 - 4, plot_y1 + 4, "0%", text_anchor="end", font_size=9.5, fill=MUTED)
+    )
     for i, jaar in enumerate(panel.jaren):
         parts.append(
             _text(x_of(i), plot_y1 + 15, jaar, text_anchor="middle", font_size=10, fill=MUTED)
@@ -598,7 +588,8 @@ def trend_chart(
         )
         legend.append(_text(x + 28, 14, line.label))
         x += 28 + len(line.label) * 6.6 + 18
-    legend.append(_text(x, 14, "– : niet gepubliceerd", fill=MUTED, font_size=11))
+    if any(v is None for p in panels for line in p.lijnen for v in line.values):
+        legend.append(_text(x, 14, "– : niet gepubliceerd", fill=MUTED, font_size=11))
     legend.append("</g>")
     per_row = min(TREND_PER_ROW, len(panels))
     gap = 14.0

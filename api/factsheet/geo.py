@@ -17,6 +17,7 @@ and a flip of the y axis. Only reference geography is read here, never anything 
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -51,11 +52,33 @@ class Wijk:
             yield from polygon
 
 
+class Arcs:
+    """The arcs in absolute RD metres, each decoded on first use (a gemeente's map needs a
+    hundred of the 10,240)."""
+
+    def __init__(self, raw: list[list[list[int]]], scale: list[float], translate: list[float]):
+        self._raw = raw
+        self._factor = np.asarray(scale, dtype=np.float64)
+        self._offset = np.asarray(translate, dtype=np.float64)
+        self._decoded: list[np.ndarray | None] = [None] * len(raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        arc = self._decoded[index]
+        if arc is None:
+            delta = np.asarray(self._raw[index], dtype=np.float64).reshape(-1, 2)
+            arc = np.cumsum(delta, axis=0) * self._factor + self._offset
+            self._decoded[index] = arc
+        return arc
+
+
 @dataclass(frozen=True)
 class Geography:
-    """Decoded arcs (absolute RD metres) and the wijken that use them."""
+    """Arcs (absolute RD metres) and the wijken that use them."""
 
-    arcs: tuple[np.ndarray, ...]
+    arcs: Arcs
     wijken: dict[str, Wijk]
     by_gemeente: dict[str, tuple[str, ...]]
 
@@ -73,13 +96,38 @@ class Geography:
         return float(x0), float(y0), float(x1), float(y1)
 
 
+@dataclass(frozen=True)
+class Gemeente:
+    code: str
+    naam: str
+    corop_code: str
+    corop_naam: str
+    provincie_naam: str
+
+
+@lru_cache(maxsize=1)
+def gemeenten() -> dict[str, Gemeente]:
+    """The 342 gemeenten of 2025 with their COROP region and provincie (``gemeenten.csv``)."""
+    with (geo_dir() / "gemeenten.csv").open(encoding="utf-8", newline="") as f:
+        return {
+            row["gemeentecode"]: Gemeente(
+                code=row["gemeentecode"],
+                naam=row["gemeentenaam"],
+                corop_code=row["corop_code"],
+                corop_naam=row["corop_naam"],
+                provincie_naam=row["provincie_naam"],
+            )
+            for row in csv.DictReader(f)
+        }
+
+
 def _arc_index(ref: int) -> int:
     return ref if ref >= 0 else ~ref
 
 
 @lru_cache(maxsize=1)
 def geography() -> Geography:
-    """The shipped wijk geometry, decoded (about 50 ms, once per process)."""
+    """The shipped wijk geometry (parsed once per process; arcs decoded as they are used)."""
     path = geo_dir() / TOPOJSON
     try:
         topo = json.loads(path.read_text(encoding="utf-8"))
@@ -91,12 +139,7 @@ def geography() -> Geography:
         raise InternalError(
             "GEO_UNREADABLE", f"the shipped geography {TOPOJSON} cannot be read"
         ) from exc
-    factor = np.asarray(scale, dtype=np.float64)
-    offset = np.asarray(translate, dtype=np.float64)
-    arcs = tuple(
-        np.cumsum(np.asarray(arc, dtype=np.float64).reshape(-1, 2), axis=0) * factor + offset
-        for arc in raw_arcs
-    )
+    arcs = Arcs(raw_arcs, scale, translate)
     wijken: dict[str, Wijk] = {}
     by_gemeente: dict[str, list[str]] = defaultdict(list)
     for geom in geometries:

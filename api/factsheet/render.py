@@ -141,27 +141,40 @@ def capitalise(text: str) -> str:
 
 
 class ReleaseIndex:
-    """Look-ups over one release's cells, built in a single pass."""
+    """Look-ups over one release's cells, built in a single pass.
 
-    def __init__(self, release: Release) -> None:
+    With ``gemeente`` set (a factsheet or comparison page of one gemeente) the wijk and wijkgroep
+    cells of other gemeenten are skipped: a national release holds some 50,000 of them.
+    """
+
+    def __init__(self, release: Release, gemeente: str | None = None) -> None:
         self.release = release
         self.cells: dict[tuple[str, str, str, str], ReleaseCell] = {}
         self.wijken: dict[tuple[str, str, str], list[ReleaseCell]] = defaultdict(list)
         self.wijkgroepen: dict[tuple[str, str, str], list[ReleaseCell]] = defaultdict(list)
         self.gemeente_naam: dict[str, str] = {}
         self.gemeente_regio: dict[str, str] = {}
+        wijk, wijkgroep, gem = GeoLevel.WIJK, GeoLevel.WIJKGROEP, GeoLevel.GEMEENTE
         for cell in release.cells:
-            key = (cell.indicator, cell.breakdown, cell.geo_level.value, cell.geo_code)
-            self.cells.setdefault(key, cell)
-            if cell.geo_level is GeoLevel.GEMEENTE:
+            level = cell.geo_level
+            if level is wijk or level is wijkgroep:
+                owner = cell.parent_code or _gemeente_of_wijkcode(cell.geo_code)
+                if gemeente is not None and owner is not None and owner != gemeente:
+                    continue
+                self.cells.setdefault(
+                    (cell.indicator, cell.breakdown, _LEVEL[level], cell.geo_code), cell
+                )
+                if owner:
+                    target = self.wijken if level is wijk else self.wijkgroepen
+                    target[(cell.indicator, cell.breakdown, owner)].append(cell)
+                continue
+            self.cells.setdefault(
+                (cell.indicator, cell.breakdown, _LEVEL[level], cell.geo_code), cell
+            )
+            if level is gem:
                 self.gemeente_naam.setdefault(cell.geo_code, cell.geo_name)
                 if cell.parent_code:
                     self.gemeente_regio.setdefault(cell.geo_code, cell.parent_code)
-            elif cell.geo_level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP):
-                gemeente = cell.parent_code or _gemeente_of_wijkcode(cell.geo_code)
-                if gemeente:
-                    target = self.wijken if cell.geo_level is GeoLevel.WIJK else self.wijkgroepen
-                    target[(cell.indicator, cell.breakdown, gemeente)].append(cell)
         self.pools: dict[str, PoolingGroup] = {p.code: p for p in release.pooling}
         self.has_intervals = any(c.ci_low is not None for c in release.cells)
 
@@ -174,6 +187,10 @@ class ReleaseIndex:
         return gemeentecode in self.gemeente_naam or any(
             g == gemeentecode for (_, _, g) in self.wijken
         )
+
+
+#: GeoLevel -> its value, without the enum property look-up per cell
+_LEVEL: dict[GeoLevel, str] = {level: level.value for level in GeoLevel}
 
 
 def _gemeente_of_wijkcode(code: str) -> str | None:
@@ -827,7 +844,7 @@ def release_context(release: Release) -> dict[str, Any]:
 
 
 def render_factsheet_html(release: Release, gemeentecode: str, history: Sequence[Jaar] = ()) -> str:
-    index = ReleaseIndex(release)
+    index = ReleaseIndex(release, gemeentecode)
     gemeente = require_gemeente(index, gemeentecode)
     secties = build_secties(
         index, gemeentecode, gemeente, list(INDICATORS.values()), history=history
@@ -904,7 +921,7 @@ def render_comparison_html(
     history: Sequence[Jaar] = (),
 ) -> str:
     specs = selected_indicators(indicators)
-    index = ReleaseIndex(release)
+    index = ReleaseIndex(release, gemeentecode)
     gemeente = require_gemeente(index, gemeentecode)
     secties = build_secties(index, gemeentecode, gemeente, specs, kaarten=False, history=history)
     kolommen: list[Kolom] = []

@@ -15,7 +15,6 @@ from typing import Any
 
 from disclosure.release import Release, ReleaseCell
 from disclosure.store import ReleaseStore
-from indicators.specs import INDICATORS
 from kansenkluis.domain import LAND_CODE, CellStatus, GeoLevel
 
 #: How many school years a trend covers, the shown one included.
@@ -67,8 +66,11 @@ def _jaar(
 
 
 def jaar_of_release(release: Release, gemeentecode: str) -> Jaar:
-    """The shown release's own year."""
-    return _jaar(release.schooljaar, release.id, gemeentecode, release.cells)
+    """The shown release's own year (two passes that compare codes only, not 57,000 levels)."""
+    own = [c for c in release.cells if c.geo_code == gemeentecode or c.geo_code == LAND_CODE]
+    pools = {c.pooled_into for c in own if c.pooled_into}
+    regio = [c for c in release.cells if c.geo_code in pools] if pools else []
+    return _jaar(release.schooljaar, release.id, gemeentecode, own + regio)
 
 
 def earlier_release_ids(
@@ -91,23 +93,18 @@ def load_history(
 ) -> tuple[Jaar, ...]:
     """The years of a trend, oldest first, the shown release last.
 
-    Earlier releases are read a few indexed queries at a time (gemeente, region and national
-    cells per indicator), not whole: a national release has some 50,000 cells.
+    Earlier releases are not loaded whole (a national release has some 57,000 cells): three or
+    four queries each read the gemeente's cells, the national cells and the region cells its
+    gemeente cells point at.
     """
     years: list[Jaar] = []
     for year, release_id in earlier_release_ids(store, release, jaren).items():
-        rows: list[dict[str, Any]] = []
-        for indicator in INDICATORS:
-            ind = indicator.value
-            rows += store.query_cells(
-                release_id, indicator=ind, geo_level="gemeente", geo_code=gemeentecode
-            )
-            rows += store.query_cells(release_id, indicator=ind, geo_level="land")
-            pooled = {r["pooled_into"] for r in rows if r["indicator"] == ind and r["pooled_into"]}
-            for code in sorted(pooled):
-                rows += store.query_cells(
-                    release_id, indicator=ind, geo_level="regio", geo_code=code
-                )
+        rows: list[dict[str, Any]] = store.query_cells(
+            release_id, geo_level="gemeente", geo_code=gemeentecode
+        )
+        rows += store.query_cells(release_id, geo_level="land")
+        for code in sorted({r["pooled_into"] for r in rows if r["pooled_into"]}):
+            rows += store.query_cells(release_id, geo_level="regio", geo_code=code)
         cells = [ReleaseCell(**r) for r in rows]
         years.append(_jaar(year, release_id, gemeentecode, cells))
     years.append(jaar_of_release(release, gemeentecode))
