@@ -31,7 +31,17 @@ from kansenkluis.config import Settings, get_settings
 from .auth import route_access
 from .deps import AppContext
 from .errors import error_body, install_error_handlers, internal_error_response, log
-from .routes import audit, factsheets, indicators, releases, requests, system, tokens, trends
+from .routes import (
+    audit,
+    factsheets,
+    indicators,
+    overzicht,
+    releases,
+    requests,
+    system,
+    tokens,
+    trends,
+)
 from .schemas import ErrorOut
 
 Scope = MutableMapping[str, Any]
@@ -87,7 +97,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, indicators, releases, factsheets, requests, audit, tokens, trends):
+    for module in (
+        system,
+        indicators,
+        releases,
+        factsheets,
+        overzicht,
+        requests,
+        audit,
+        tokens,
+        trends,
+    ):
         _document_access(module.router.routes)
         app.include_router(module.router)
     # Added innermost first: headers wrap everything, including a 500 from the catch-all.
@@ -143,7 +163,7 @@ def _document_access(routes: Sequence[BaseRoute]) -> None:
             responses[413] = {**err, "description": "the body is too large"}
         if route.path.endswith("/decision"):
             responses[409] = {**err, "description": "the request is not pending"}
-        if "factsheets" in route.path or route.path.endswith("/vergelijk"):
+        if "factsheets" in route.path or route.path.endswith(("/vergelijk", "/overzicht")):
             responses[501] = {**err, "description": "this installation lacks the renderer"}
         route.responses = {**responses, **route.responses}
 

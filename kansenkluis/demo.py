@@ -2,7 +2,7 @@
 
 synth (as CBS remote-access files, docs/cbs-layout.md) -> init -> ingest -> run (three
 consecutive reference years, so that the factsheets carry trends) -> export -> audit verify ->
-factsheets.
+factsheets and the national overview.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from kansenkluis.errors import InternalError
 DEMO_YEARS = (2020, 2021, 2022)
 #: gemeenten whose factsheets the national demo writes (the small demo writes all of its own)
 NATIONAL_FACTSHEETS = ("GM0917", "GM1883", "GM0363", "GM0014", "GM0344")
+#: the indicator of the programme's national overview (a map of all gemeenten) in the demo
+OVERVIEW_INDICATOR = "heroverweging"
 
 
 def run_demo(
@@ -30,7 +32,7 @@ def run_demo(
     console: Console | None = None,
     layout: str = "cbs",
 ) -> None:
-    from api.factsheet import load_history, render_factsheet
+    from api.factsheet import load_history, render_factsheet, render_overview
     from disclosure.verify import verify_export
     from kansenkluis import pipeline
     from kansenkluis.synth import generate
@@ -94,12 +96,17 @@ def run_demo(
         for fmt in ("html", "pdf"):
             sheet = render_factsheet(latest, code, fmt, history)  # type: ignore[arg-type]
             (sheets / f"{code}.{fmt}").write_bytes(sheet)
+    overview = out_dir / "overzicht"
+    overview.mkdir()
+    for fmt in ("html", "pdf"):
+        data = render_overview(latest, OVERVIEW_INDICATOR, None, fmt)  # type: ignore[arg-type]
+        (overview / f"{OVERVIEW_INDICATOR}.{fmt}").write_bytes(data)
     store.close()
     step(
         "factsheets",
         t,
         f"{len(gemeenten)} gemeenten as HTML and PDF, with maps and trends over "
-        f"{len(release_ids)} school years, in {sheets}",
+        f"{len(release_ids)} school years, in {sheets}; the national overview in {overview}",
     )
 
     table = Table("step", "seconds", "result", title="kluis demo")

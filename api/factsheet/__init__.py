@@ -11,7 +11,7 @@ comparison page, which loads ``/static/factsheet.css``, ``/static/vergelijk.css`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from disclosure.release import Release
 from kansenkluis.errors import UsageError
@@ -25,6 +25,9 @@ from .render import (
 )
 from .trends import Jaar, jaar_of_release, load_history
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "STATIC_DIR",
     "Jaar",
@@ -33,6 +36,7 @@ __all__ = [
     "load_history",
     "render_comparison",
     "render_factsheet",
+    "render_overview",
 ]
 
 
@@ -66,3 +70,25 @@ def render_comparison(
     ``UserError("INDICATOR_NOT_FOUND")`` for an unknown indicator id.
     """
     return render_comparison_html(release, gemeentecode, indicators, history)
+
+
+def render_overview(
+    release: Release,
+    indicator: str,
+    breakdown: str | None,
+    fmt: Literal["html", "pdf"],
+    visible: Callable[[str], bool] | None = None,
+) -> bytes:
+    """The programme's overview of one indicator: a national map of gemeenten and, per COROP
+    region, the gemeenten's figures; as UTF-8 HTML or PDF. ``visible`` limits the gemeenten
+    shown (a regiocoordinator's scope; default all).
+
+    Raises ``UserError("INDICATOR_NOT_FOUND")`` for an unknown indicator and
+    ``UserError("OVERVIEW_BAD_BREAKDOWN")`` for a breakdown the indicator does not have.
+    """
+    if fmt not in ("html", "pdf"):
+        raise UsageError("FACTSHEET_FORMAT", "unknown overview format", hint="use html or pdf")
+    from .overzicht import render_overview_html
+
+    html = render_overview_html(release, indicator, breakdown, visible)
+    return html.encode("utf-8") if fmt == "html" else html_to_pdf(html)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from markupsafe import Markup, escape
@@ -53,10 +54,13 @@ MISSING = "#e3e3e3"  # no cell at all: light grey, no hatching
 BORDER = "#ffffff"  # between areas
 OUTLINE = "#1a1a1a"  # the gemeente (or country) outline and wijkgroep outlines
 
+#: an area the caller may not see (a regiocoordinator's token covers other gemeenten)
+BUITEN = "buiten_toegang"
 WITHHELD_TEXT: dict[str, str] = {
     CellStatus.SUPPRESSED_PRIMARY.value: "te weinig leerlingen om te publiceren",
     CellStatus.SUPPRESSED_SECONDARY.value: "niet gepubliceerd (bescherming kleine aantallen)",
     "missing": "geen cijfer in deze release",
+    BUITEN: "niet in uw toegang",
 }
 PUBLISHED = CellStatus.PUBLISHED.value
 
@@ -221,6 +225,8 @@ def _fill(map_id: str, area: Gebied, classes: Klassen | None) -> str:
         return f"url(#{map_id}-p1)"
     if area.status == CellStatus.SUPPRESSED_SECONDARY.value:
         return f"url(#{map_id}-p2)"
+    if area.status == BUITEN:
+        return BACKGROUND
     return MISSING
 
 
@@ -308,13 +314,16 @@ def _legend(
     if any(a.groep for a in areas):
         flow.item(
             _swatch(BACKGROUND, stroke=OUTLINE, dash="3 2"),
-            "wijkgroep: samengevoegde wijken met één cijfer",
+            "wijkgroep: samengevoegde wijken met één cijfer"
+            if what == "wijk"
+            else "regio: samengevoegde gemeenten met één cijfer",
         )
     statuses = {a.status for a in areas if a.percentage is None}
     for status, fill in (
         (CellStatus.SUPPRESSED_PRIMARY.value, f"url(#{map_id}-p1)"),
         (CellStatus.SUPPRESSED_SECONDARY.value, f"url(#{map_id}-p2)"),
         ("missing", MISSING),
+        (BUITEN, BACKGROUND),
     ):
         if status in statuses:
             symbol = _swatch(fill).replace(
@@ -334,6 +343,7 @@ def _areas_svg(
     interactive: bool,
     outline_codes: frozenset[str],
     label_groups: bool = True,
+    border: float = 0.7,
 ) -> str:
     fills: list[str] = []
     outlines: list[str] = []
@@ -358,7 +368,8 @@ def _areas_svg(
             attrs += f' tabindex="0" role="img" aria-label="{escape(area.tekst)}"'
         fills.append(
             f'<path {attrs} d="{d}" fill="{_fill(map_id, area, classes)}" stroke="{BORDER}" '
-            f'stroke-width="0.7" stroke-linejoin="round"><title>{escape(area.tekst)}</title></path>'
+            f'stroke-width="{border:g}" stroke-linejoin="round">'
+            f"<title>{escape(area.tekst)}</title></path>"
         )
         if area.groep:
             outlines.append(
@@ -502,3 +513,37 @@ def map_desc(naam: str, gebied: str, panels: Sequence[Paneel], classes: Klassen 
         parts.append(line + ".")
     parts.append("De tabel geeft alle cijfers per wijk.")
     return " ".join(parts)
+
+
+def country_map(
+    map_id: str,
+    title: str,
+    desc: str,
+    areas: Sequence[Gebied],
+    classes: Klassen | None,
+    references: Sequence[Reference],
+    *,
+    width: float = 720.0,
+) -> Markup:
+    """The gemeenten (or region pools) of the whole country, with the legend on the right."""
+    geography = geo.geography()
+    everything = frozenset(geography.wijken)
+    map_w = min(440.0, width * 0.6)
+    projection = geo.Projection.fit(geography.bbox(everything), map_w, 560.0)
+    builder = _country_builder(projection)
+    parts = [
+        _areas_svg(
+            map_id, builder, areas, classes, False, everything, label_groups=False, border=0.4
+        )
+    ]
+    flow = _Flow(x0=map_w + 16, y=16, width=width - map_w - 16, parts=parts, column=True)
+    _legend(map_id, classes, areas, references, flow, "gemeente")
+    height = max(projection.height, flow.y) + 4
+    svg = _open(map_id, width, height, title, desc, False) + "".join(parts) + "</svg>"
+    return Markup(svg)  # noqa: S704 - every text goes through escape() or _text
+
+
+@lru_cache(maxsize=4)
+def _country_builder(projection: geo.Projection) -> geo.PathBuilder:
+    # The arcs of the whole country, simplified once per process and size (frozen projection).
+    return geo.PathBuilder(projection)

@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/releases/{release_id}/factsheets/{gemeentecode}"): ALL,
     ("GET", "/gemeenten/{gemeentecode}/vergelijk"): ALL,
     ("GET", "/gemeenten/{gemeentecode}/trend"): ALL,
+    ("GET", "/overzicht"): ALL,
     ("POST", "/requests"): frozenset({"regiocoordinator"}),
     ("GET", "/requests"): ALL,
     ("GET", "/requests/{request_id}"): ALL,
@@ -133,6 +134,8 @@ def _concrete(method: str, path: str, db: Path, token_id_of) -> tuple[str, dict[
         url = url.replace("{token_id}", victim["id"])
     if url.endswith(("/vergelijk", "/trend")):
         kwargs["params"] = {"release": RELEASE_ID}
+    if url.endswith("/overzicht"):
+        kwargs["params"] = {"release": RELEASE_ID, "indicator": "heroverweging"}
     if method == "POST" and url == "/requests":
         kwargs["json"] = {
             "indicator": "opstroom",

@@ -157,3 +157,22 @@ def test_trend_needs_a_token(trend_server) -> None:  # type: ignore[no-untyped-d
     srv, _ = trend_server
     r = httpx.get(srv.url + f"/gemeenten/GM0917/trend?release={RELEASE_ID}", timeout=30)
     assert r.status_code == 401
+
+
+def test_the_overview_is_scoped_and_served_as_page_and_pdf(get) -> None:  # type: ignore[no-untyped-def]
+    url = f"/overzicht?release={RELEASE_ID}&indicator=heroverweging"
+    mine = get(url)
+    assert mine.status_code == 200
+    assert mine.headers["content-type"].startswith("text/html")
+    assert "style-src 'sha256-" in mine.headers["content-security-policy"]
+    # Heerlen's 25 of 120; Sittard-Geleen's 30 of 115 is not Heerlen's coordinator's to see
+    # (its name stays on the map: geography is public, its figure is not there).
+    sittard = f"{100 * 30 / 115:.1f}".replace(".", ",") + "%"
+    assert "20,8%" in mine.text and sittard not in mine.text
+    everyone = get(url, who="outputchecker").text
+    assert "20,8%" in everyone and sittard in everyone
+    pdf = get(url + "&format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-type"] == "application/pdf"
+    bad = get(f"/overzicht?release={RELEASE_ID}&indicator=opstroom&breakdown=vwo")
+    assert bad.status_code == 422 and bad.json()["code"] == "OVERVIEW_BAD_BREAKDOWN"
