@@ -386,6 +386,7 @@ def _areas_svg(
                         text,
                         font_size=11,
                         font_weight="bold",
+                        pointer_events="none",  # the area under the label stays pointable
                     ).replace("<rect ", '<rect pointer-events="none" ', 1)
                 )
     outline = builder.rings(geo.merged_rings(outline_codes))

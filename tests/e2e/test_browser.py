@@ -255,8 +255,11 @@ def test_comparison_sorts_filters_and_compares(page_at) -> None:  # type: ignore
         box.check()
     page.locator('button[data-sorteer="heroverweging-totaal"]').click()
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    bottom = page.eval_on_selector(
-        ".tabelrand", "el => el.getBoundingClientRect().bottom + window.scrollY"
+    # The map lights up the wijkgroep's rows: point at it for the screenshot.
+    page.locator('figure[data-kaart="heroverweging-totaal"] path[data-code="WG091701"]').hover()
+    bottom = page.evaluate(
+        "Math.max(...['.tabelrand', '.kaartpaneel'].map(s => "
+        "document.querySelector(s).getBoundingClientRect().bottom)) + window.scrollY"
     )
     page.screenshot(
         path=str(DOCS_IMG / "vergelijk.png"),
