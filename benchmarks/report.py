@@ -454,6 +454,43 @@ def machine_lines(meta: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def factsheet_table(steps: Mapping[str, Any]) -> list[str]:
+    """kluis factsheet with maps and trends, and the national overview, against their goals."""
+    f = steps.get("factsheet")
+    if not f or "html" not in f:
+        return []
+    inner, plain, ov = f.get("inner", {}), f.get("plain", {}), f.get("overview", {})
+    goal = f.get("goal", {})
+    return [
+        f"Command: `{f['command']}` (Heerlen, 23 wijken, releases of three school years). The "
+        "inner figures come from two processes that render the same release, with maps and trends "
+        "and without them (the baseline of the same run).",
+        "",
+        "| what | with maps and trends | without (same run) | goal |",
+        "|---|---|---|---|",
+        f"| HTML, whole process | {fmt(f['html']['wall_s'], digits=2)} | - | "
+        f"{verdict(f['html']['wall_s']['median'], goal.get('html_wall_s'))} |",
+        f"| PDF, whole process | {fmt(f['pdf']['wall_s'], digits=2)} | - | "
+        f"{verdict(f['pdf']['wall_s']['median'], goal.get('pdf_wall_s'))} |",
+        f"| HTML rendering (inner) | {inner.get('html_s', '-')} s | "
+        f"{plain.get('html_s', '-')} s | |",
+        f"| PDF rendering (inner) | {inner.get('pdf_s', '-')} s | {plain.get('pdf_s', '-')} s | |",
+        f"| PDF pages | {inner.get('pdf_pages', '-')} | {plain.get('pdf_pages', '-')} | "
+        f"{verdict(inner.get('pdf_pages'), goal.get('pdf_pages'))} |",
+        f"| earlier school years read | {inner.get('history_s', '-')} s | - | |",
+        f"| CPU of the process (inner step) | {inner.get('cpu_s', '-')} s | "
+        f"{plain.get('cpu_s', '-')} s | |",
+        f"| national overview, HTML (inner) | {fmt(ov.get('html_s'), digits=2)} | - | "
+        f"{verdict(_get(ov, 'html_s', 'median'), goal.get('overview_s'))} |",
+        f"| national overview, PDF (inner) | {fmt(ov.get('pdf_s'), digits=2)} | - | |",
+        "",
+        f"The overview draws {_get(ov, 'detail', 'gemeenten_on_map')} gemeenten; its PDF has "
+        f"{_get(ov, 'detail', 'pdf_pages')} pages. Loading the national release "
+        f"({inner.get('cells', '-')} cells) takes {inner.get('load_release_s', '-')} s of each "
+        "factsheet process.",
+    ]
+
+
 def render_markdown(results: Mapping[str, Any]) -> str:
     steps = results["steps"]
     scale = results["meta"]["scale"]
@@ -484,6 +521,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     ag = agreement_lines(steps)
     if ag:
         parts += ["### Both engines agree", "", *ag, ""]
+    fs = factsheet_table(steps)
+    if fs:
+        parts += ["### Factsheets with maps and trends, and the national overview", "", *fs, ""]
     sc = scaling_table(steps)
     if sc:
         parts += ["### How cost grows", "", *sc, "", "![scaling](img/scaling.png)", ""]

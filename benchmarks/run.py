@@ -64,6 +64,7 @@ STEPS = (
     "dp",
     "api",
     "scaling",
+    "factsheet",
 )
 #: The commit of the previous disclosure design (one pooling map, pools up to a whole
 #: gemeente): the utility step measures it next to the current code in the same run.
@@ -672,6 +673,64 @@ class Bench:
             ),
             "server_peak_rss_mb": server_rss,
             "goal": {"p99_ms": 25, "rate_per_s": 200},
+        }
+
+    def trend_home(self) -> tuple[Path, str]:
+        """A copy of the base home with releases of three consecutive school years (YEAR-2 to
+        YEAR), so that factsheets carry trends; built once and reused."""
+        home = self.work / f"{self.scale}-home-trend"
+        id_file = self.work / f"{self.scale}-trend-release-id"
+        if home.exists() and id_file.exists():
+            return home, id_file.read_text().strip()
+        home = self.copy_home(self.ensure_home(), f"{self.scale}-home-trend")
+        release_id = ""
+        for year in (YEAR - 2, YEAR - 1, YEAR):
+            log(f"kluis run --year {year} (for the trends)")
+            release_id = self.kluis("run", "--year", str(year), home=home).stdout.strip()
+            release_id = release_id.splitlines()[-1]
+        id_file.write_text(release_id)
+        return home, release_id
+
+    def run_factsheet(self) -> dict[str, Any]:
+        """kluis factsheet with maps and trends (whole process, HTML and PDF) and the national
+        overview; inner timings against the same factsheet without them, in the same run."""
+        home, release_id = self.trend_home()
+        gemeente = "GM0917"
+        out = self.work / "factsheet-out"
+        out.mkdir(exist_ok=True)
+        html: list[Sample] = []
+        pdf: list[Sample] = []
+        for i in self.rounds(html, pdf):
+            log(f"kluis factsheet {gemeente} html and pdf, run {i + 1}")
+            for fmt, samples in (("html", html), ("pdf", pdf)):
+                samples.append(
+                    self.kluis("factsheet", gemeente, "--release", release_id, "--format", fmt,
+                               "--out", str(out / f"{gemeente}.{fmt}"), home=home)
+                )  # fmt: skip
+        log("factsheet in one process, with maps and trends and without")
+        inner = self.step("factsheet", "--home", str(home), "--release", release_id)
+        plain = self.step("factsheet", "--home", str(home), "--release", release_id, "--plain")
+        overview: list[Sample] = []
+        for i in self.rounds(overview):
+            log(f"national overview, run {i + 1}")
+            overview.append(self.step("overview", "--home", str(home), "--release", release_id))
+        keys = ["html_s", "pdf_s", "load_release_s"]
+        return {
+            "command": f"KLUIS_HOME=<3 school years> kluis factsheet {gemeente} --release "
+            f"<{YEAR}> --format html|pdf",
+            "html": summarise(html),
+            "pdf": summarise(pdf),
+            "inner": {**inner.inner, "cpu_s": round(inner.cpu_s, 2)},
+            "plain": {**plain.inner, "cpu_s": round(plain.cpu_s, 2)},
+            "overview": {
+                "command": "benchmarks/steps.py overview (render_overview, heroverweging, "
+                "all gemeenten)",
+                **summarise(overview, keys),
+                "detail": overview[0].inner,
+            },
+            "release_id": release_id,
+            # pages: "under 20"
+            "goal": {"html_wall_s": 2, "pdf_wall_s": 8, "pdf_pages": 19, "overview_s": 3},
         }
 
     def run_scaling(self) -> dict[str, Any]:

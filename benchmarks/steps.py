@@ -475,6 +475,84 @@ def accuracy(args: argparse.Namespace) -> None:
 # --- command line ---
 
 
+# --- factsheets with maps and trends, and the programme's overview ---
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """Page count of a WeasyPrint PDF (its page tree sits in compressed object streams)."""
+    import re
+    import zlib
+
+    parts = [pdf]
+    for match in re.finditer(rb"stream\r?\n", pdf):
+        try:
+            parts.append(zlib.decompressobj().decompress(pdf[match.end() :]))
+        except zlib.error:
+            continue
+    counts = re.findall(rb"/Type\s*/Pages\b.*?/Count\s+(\d+)", b"\n".join(parts), re.S)
+    return max((int(n) for n in counts), default=0)
+
+
+def factsheet_step(args: argparse.Namespace) -> None:
+    """One gemeente's factsheet in one process: the release, the earlier school years, HTML and
+    PDF with maps and trends. ``--plain``: the same release without them (maps switched off
+    here, no earlier years), the baseline of the same run."""
+    from api.factsheet import load_history, render, render_factsheet
+    from disclosure.store import ReleaseStore
+
+    if args.plain:
+        render.build_kaart = lambda *a, **k: (render.Markup(), "")  # type: ignore[assignment]
+    t0 = time.perf_counter()
+    store = ReleaseStore(Path(args.home) / "releases" / "releases.sqlite")
+    release = store.get(args.release)
+    t1 = time.perf_counter()
+    history = () if args.plain else load_history(store, release, args.gemeente)
+    t2 = time.perf_counter()
+    html = render_factsheet(release, args.gemeente, "html", history)
+    t3 = time.perf_counter()
+    pdf = render_factsheet(release, args.gemeente, "pdf", history)
+    t4 = time.perf_counter()
+    write_inner(
+        {
+            "cells": len(release.cells),
+            "school_years": len(history),
+            "load_release_s": round(t1 - t0, 3),
+            "history_s": round(t2 - t1, 3),
+            "html_s": round(t3 - t2, 3),
+            "pdf_s": round(t4 - t3, 3),
+            "pdf_pages": _pdf_pages(pdf),
+            "html_kb": round(len(html) / 1024),
+            "peak_rss_mb": round(peak_rss_self_mb(), 1),
+        }
+    )
+
+
+def overview_step(args: argparse.Namespace) -> None:
+    """The programme's overview of one indicator: every gemeente on the map, HTML and PDF."""
+    from api.factsheet import render_overview
+    from disclosure.store import ReleaseStore
+
+    t0 = time.perf_counter()
+    store = ReleaseStore(Path(args.home) / "releases" / "releases.sqlite")
+    release = store.get(args.release)
+    t1 = time.perf_counter()
+    html = render_overview(release, args.indicator, None, "html")
+    t2 = time.perf_counter()
+    pdf = render_overview(release, args.indicator, None, "pdf")
+    t3 = time.perf_counter()
+    write_inner(
+        {
+            "gemeenten_on_map": html.count(b'class="gebied"'),
+            "load_release_s": round(t1 - t0, 3),
+            "html_s": round(t2 - t1, 3),
+            "pdf_s": round(t3 - t2, 3),
+            "pdf_pages": _pdf_pages(pdf),
+            "html_kb": round(len(html) / 1024),
+            "peak_rss_mb": round(peak_rss_self_mb(), 1),
+        }
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="step", required=True)
@@ -532,6 +610,19 @@ def main() -> None:
     p.add_argument("--release", required=True)
     p.add_argument("--agg", required=True)
     p.set_defaults(fn=accuracy)
+
+    p = sub.add_parser("factsheet")
+    p.add_argument("--home", required=True)
+    p.add_argument("--release", required=True)
+    p.add_argument("--gemeente", default="GM0917")
+    p.add_argument("--plain", action="store_true", help="without maps and trends")
+    p.set_defaults(fn=factsheet_step)
+
+    p = sub.add_parser("overview")
+    p.add_argument("--home", required=True)
+    p.add_argument("--release", required=True)
+    p.add_argument("--indicator", default="heroverweging")
+    p.set_defaults(fn=overview_step)
 
     args = parser.parse_args()
     args.fn(args)
