@@ -230,6 +230,10 @@ def read_policy_limits(policy: Mapping[str, Any]) -> PolicyLimits:
 # --- the verifier ------------------------------------------------------------------------------
 
 
+#: A text that starts with one of these is run as a formula by a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 class _Row:
     __slots__ = ("key", "number", "values")
 
@@ -518,6 +522,10 @@ class _Verifier:
         self.count("cells", len(self.rows))
         for row in self.rows:
             self.count(row.values["status"] or "no_status")
+            if row.values["geo_name"].startswith(FORMULA_STARTS):
+                # a spreadsheet would run it (ingest refuses such names; an old or forged
+                # release may still hold one)
+                self.fail(f"{row.where}: geo_name starts like a spreadsheet formula")
         if not self.entries:
             return
         self._match_rows()

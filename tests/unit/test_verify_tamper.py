@@ -594,3 +594,8 @@ def test_noisy_unrounded_counts_pass_only_under_differential_privacy(signer, tmp
     assert verify_export(_signed_export(_one_cell_draft(noisy, dp=dp), signer, tmp_path)).ok
     plain = _signed_export(_one_cell_draft(noisy), signer, tmp_path / "b")
     assert "[rounding_base]" in failures_of(plain)
+
+
+def test_a_name_that_a_spreadsheet_would_run_fails_verification(export):
+    _edit_csv(export, 1, "geo_name", "=HYPERLINK(x)")
+    assert "starts like a spreadsheet formula" in failures_of(export)
