@@ -111,8 +111,8 @@ def ingest(
     out.print(f"ingested: data fingerprint {report.data_fingerprint}")
     for table, n in sorted(report.rows.items()):
         out.print(f"  {table:<18} {n:>10,} rows")
-    for key, n in report.source.items():
-        out.print(f"  {key:<40} {n:>10,}")
+    for key, n in report.source.items():  # what the CBS layout left out, and its year
+        out.print(f"  {key:<40} {n:>10}" if key.endswith("jaar") else f"  {key:<40} {n:>10,}")
     if report.quarantined:
         out.print("quarantined rows by rule:")
         for rule, n in sorted(report.quarantined.items()):
