@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from secure.cbs.mapping import CbsMapping, TableSpec
 from secure.ingest import (
@@ -138,12 +139,17 @@ def match_columns(
 
 
 def _text(values: object) -> pa.Array:
-    """A pandas column from pyreadstat as Arrow text: numbers as whole-number text."""
+    """A pandas column from pyreadstat as clean Arrow text: numbers as whole-number text,
+    trimmed, and empty where the value is empty or dashes only (``----``, ``---------``)."""
     arr = pa.array(values, from_pandas=True)
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), pa.string())
     arr = _normalise(arr)
-    return arr if pa.types.is_string(arr.type) else arr.cast(pa.string())
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    empty = pc.equal(pc.utf8_ltrim(arr, characters="-"), "")
+    return pc.if_else(empty, pa.scalar(None, pa.string()), arr)
 
 
 def chunks(f: CbsFile, limits: IngestLimits) -> Iterator[pa.Table]:

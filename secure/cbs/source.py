@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kansenkluis.domain import INPUT_TABLES
 from kansenkluis.errors import UserError
@@ -52,19 +53,17 @@ EDUCATION = ("INSCHRWPOTAB", "ONDERWIJSINSCHRTAB", "DIPLOMAMBOTAB", "VOEXAMENTAB
 REFERENCES = ("OPLEIDINGSNRREF", "CTOREF")
 
 _MACROS = (
-    # a value as the derivation sees it: trimmed, and NULL when empty or dashes only
-    # (string functions, no regular expressions: this runs on every cell read)
-    "CREATE MACRO val(x) AS CASE WHEN ltrim(trim(x), '-') = '' THEN NULL ELSE trim(x) END",
-    # a code as the mapping lists it: without leading zeros if it is a whole number
+    # files.chunks hands over every value trimmed, and NULL where it was empty or dashes only
+    # (----, ---------); val() marks the raw values in the queries below
+    "CREATE MACRO val(x) AS x",
+    # string functions, not regular expressions: these run on every cell read
     "CREATE MACRO digits(v) AS ltrim(v, '0123456789') = ''",
-    "CREATE MACRO code_of(v) AS CASE WHEN digits(v) THEN coalesce(nullif(ltrim(v, '0'), ''), "
-    "'0') ELSE v END",
-    "CREATE MACRO code(x) AS code_of(val(x))",
-    # RINPERSOON: nine digits, leading zeros restored where a tool dropped them
-    "CREATE MACRO rin_of(v) AS CASE WHEN length(v) < 9 AND digits(v) THEN lpad(v, 9, '0') "
+    # a code as the mapping lists it: without leading zeros if it is a whole number
+    "CREATE MACRO code(v) AS CASE WHEN digits(v) THEN coalesce(nullif(ltrim(v, '0'), ''), '0') "
     "ELSE v END",
-    "CREATE MACRO rin(x) AS rin_of(val(x))",
-    "CREATE MACRO ymd(x) AS try_strptime(val(x), '%Y%m%d')::DATE",
+    # RINPERSOON: nine digits, leading zeros restored where a tool dropped them
+    "CREATE MACRO rin(v) AS CASE WHEN length(v) < 9 AND digits(v) THEN lpad(v, 9, '0') ELSE v END",
+    "CREATE MACRO ymd(x) AS try_strptime(x, '%Y%m%d')::DATE",
 )
 
 
@@ -246,28 +245,24 @@ class CbsSource:
         With ``person``, only rows of registered persons are kept; the others are counted.
         """
         con = self._con
-        keep = where
+        source = "chunk c"
         if person:
-            keep = f"({where}) AND val(c.soort) = $person"
+            # the key, computed once per row for the join and the output
+            source = "(SELECT *, rin(rin) AS __key FROM chunk) c"
         for i, chunk in enumerate(chunks(f, limits)):
+            if person:
+                registered = pc.fill_null(
+                    pc.equal(chunk.column("soort"), self.m.person_type), False
+                )
+                skipped = chunk.num_rows - pc.sum(registered).as_py()
+                if skipped:
+                    key = f"rows_not_{self.m.person_type}_{f.table}"
+                    self._notes[key] = self._notes.get(key, 0) + int(skipped)
+                chunk = chunk.filter(registered)
             con.register("chunk", chunk)
             try:
-                if person:
-                    skipped = (
-                        _arrow(
-                            con,
-                            "SELECT count(*) FROM chunk c "
-                            "WHERE val(c.soort) IS DISTINCT FROM $person",
-                            {"person": self.m.person_type},
-                        )
-                        .column(0)[0]
-                        .as_py()
-                    )
-                    if skipped:
-                        key = f"rows_not_{self.m.person_type}_{f.table}"
-                        self._notes[key] = self._notes.get(key, 0) + int(skipped)
-                sql = f"SELECT {select} FROM chunk c {join} WHERE {keep}"
-                params = {"person": self.m.person_type} if person else None
+                sql = f"SELECT {select} FROM {source} {join} WHERE {where}"
+                params = {"person": self.m.person_type} if "$person" in sql else None
                 if i == 0 and not self._exists(target):
                     _execute(con, f"CREATE TABLE {target} AS {sql}", params)
                 else:
@@ -350,7 +345,7 @@ class CbsSource:
                     f,
                     limits,
                     "raw_po",
-                    f"rin(c.rin) AS rin, {year} AS schooljaar, val(c.brin) AS brin, "
+                    f"c.__key AS rin, {year} AS schooljaar, val(c.brin) AS brin, "
                     "code(c.schooladvies) AS schooladvies, code(c.toetsadvies) AS toetsadvies, "
                     f"code(c.herzien) AS herzien, c.{ROW}",
                     where=f"code(c.leerjaar) IN ({groep8})",
@@ -360,7 +355,7 @@ class CbsSource:
                     f,
                     limits,
                     "raw_onderwijs",
-                    f"rin(c.rin) AS rin, {year} AS schooljaar, val(c.brin) AS brin, "
+                    f"c.__key AS rin, {year} AS schooljaar, val(c.brin) AS brin, "
                     "code(c.oplnr) AS oplnr, val(c.type) AS type, val(c.leerjaar) AS leerjaar, "
                     f"c.{ROW}",
                 )
@@ -369,14 +364,14 @@ class CbsSource:
                     f,
                     limits,
                     "raw_mbo_diploma",
-                    f"rin(c.rin) AS rin, ymd(c.datum) AS datum, code(c.oplnr) AS oplnr, c.{ROW}",
+                    f"c.__key AS rin, ymd(c.datum) AS datum, code(c.oplnr) AS oplnr, c.{ROW}",
                 )
             else:
                 self._load(
                     f,
                     limits,
                     "raw_vo_examen",
-                    f"rin(c.rin) AS rin, {year} AS schooljaar, code(c.oplnr) AS oplnr, "
+                    f"c.__key AS rin, {year} AS schooljaar, code(c.oplnr) AS oplnr, "
                     f"code(c.uitslag) AS uitslag, c.{ROW}",
                 )
 
@@ -528,11 +523,11 @@ class CbsSource:
                 f,
                 limits,
                 "spec_kind_ouder",
-                f"rin(c.rin) AS rin, "
+                f"c.__key AS rin, "
                 f"CASE WHEN val(c.soort_ma) = {person} THEN rin(c.rin_ma) END AS rin_ouder1, "
                 f"CASE WHEN val(c.soort_pa) = {person} THEN rin(c.rin_pa) END AS rin_ouder2, "
                 f"c.{ROW}",
-                join="SEMI JOIN need_pupil n ON n.rin = rin(c.rin)",
+                join="SEMI JOIN need_pupil n ON n.rin = c.__key",
             )
         self._empty(
             "spec_kind_ouder",
@@ -556,9 +551,9 @@ class CbsSource:
                 f,
                 limits,
                 "spec_persoon",
-                f"rin(c.rin) AS rin, val(c.geboortejaar) AS geboortejaar, "
+                f"c.__key AS rin, val(c.geboortejaar) AS geboortejaar, "
                 f"val(c.geboortemaand) AS geboortemaand, c.{ROW}",
-                join="SEMI JOIN need_person n ON n.rin = rin(c.rin)",
+                join="SEMI JOIN need_person n ON n.rin = c.__key",
             )
         self._empty(
             "spec_persoon",
@@ -573,8 +568,8 @@ class CbsSource:
                 f,
                 limits,
                 "raw_opleiding",
-                f"rin(c.rin) AS rin, {year} AS jaar, code(c.niveau) AS niveau, c.{ROW}",
-                join="SEMI JOIN need_parent n ON n.rin = rin(c.rin)",
+                f"c.__key AS rin, {year} AS jaar, code(c.niveau) AS niveau, c.{ROW}",
+                join="SEMI JOIN need_parent n ON n.rin = c.__key",
             )
         self._empty("raw_opleiding", f"rin VARCHAR, jaar INTEGER, niveau VARCHAR, {ROW} BIGINT")
         # Per parent the newest year that holds a level; missing codes hold none.
@@ -604,13 +599,13 @@ class CbsSource:
                 f,
                 limits,
                 "spell",
-                "rin(c.rin) AS rin, val(c.soort_object) AS soort_object, "
+                "c.__key AS rin, val(c.soort_object) AS soort_object, "
                 "code(c.object) AS object, ymd(c.begin) AS begin, "
                 # an open spell ends 20501231 or is empty
                 "coalesce(ymd(c.einde), CASE WHEN val(c.einde) IS NULL "
                 "THEN DATE '9999-12-31' END) AS einde, "
                 f"val(c.begin) IS NOT NULL AS has_begin, c.{ROW}",
-                join="SEMI JOIN need_adres_rin n ON n.rin = rin(c.rin)",
+                join="SEMI JOIN need_adres_rin n ON n.rin = c.__key",
             )
         self._empty(
             "spell",
