@@ -592,13 +592,71 @@ class Auditor:
         for need, sign in ((target.hi_req - v, 1.0), (v - target.lo_req, -1.0)):
             d = math.ceil(need - _EPS)
             if d > 0:
-                kept |= self._swap_side(block, lp, x0, p * width, num.offsets, d, sign, width)
+                kept |= self._swap_side(
+                    block, lp, x0, p * width, num.offsets, d, sign, width
+                ) or self._rectangle_side(block, lp, x0, p, num.offsets, d, sign)
             elif (block, len(x0)) not in self._truth_kept:
                 # the truth itself reaches this side (and fits every status): keep it too
                 self._truth_kept.add((block, len(x0)))
                 self._keep_point(block, x0.copy())
                 kept = True
         return kept
+
+    def _rectangle_side(
+        self,
+        block: int,
+        lp: BlockLP,
+        x0: np.ndarray,
+        p: int,
+        offsets: np.ndarray,
+        d: int,
+        sign: float,
+    ) -> bool:
+        """Like ``_swap_side`` with every unit's total kept: ``d`` more (fewer) of category o
+        in unit ``p`` and as many fewer (more) of another category c of the same breakdown,
+        the reverse spread over other units that can give it. Every sum over a whole breakdown
+        and every sum over the gemeente stays as it is; a rare outcome (2 opstromers in a
+        wijk) is moved together from several units."""
+        t = self.table
+        b = t.blocks[block]
+        fam = t.families[b.family]
+        nc, width = len(fam.categories), fam.width
+        own = set(offsets.tolist())
+        others = np.array([q for q in range(b.n_positions) if q != p], dtype=np.int64)
+        if not len(others):
+            return False
+        tries = 0
+        for o in offsets.tolist():
+            group = range((o // nc) * nc, (o // nc + 1) * nc)
+            for c in (c for c in group if c not in own):
+                # what unit p gives up (c when raising, o when lowering) must be there
+                if x0[p * width + (c if sign > 0 else o)] < d:
+                    continue
+                # the others give o (raising p) or c (lowering p), largest first
+                give = others * width + (o if sign > 0 else c)
+                order = np.argsort(-x0[give], kind="stable")
+                x = x0.copy()
+                x[p * width + o] += sign * d
+                x[p * width + c] -= sign * d
+                left = d
+                for q, col in zip(others[order].tolist(), give[order].tolist(), strict=True):
+                    g = min(left, int(x0[col]))
+                    if g <= 0:
+                        break
+                    x[col] -= g
+                    x[q * width + (c if sign > 0 else o)] += g
+                    left -= g
+                    if not left:
+                        break
+                if left:
+                    continue
+                if lp.contains(x):
+                    self._keep_point(block, x)
+                    return True
+                tries += 1
+                if tries >= _SWAP_TRIES:
+                    return False
+        return False
 
     def _swap_side(
         self,
