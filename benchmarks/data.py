@@ -1,6 +1,6 @@
 """Benchmark inputs derived from ``kluis synth`` output: samples of pupils and doubled worlds.
 
-Both keep the SPEC §2 batch valid, so the derived folders go through ``kluis ingest`` like any
+Both keep the input batch valid, so the derived folders go through ``kluis ingest`` like any
 other batch:
 
 - ``subsample`` keeps a fraction of the *children* (every ``rin`` of ``kind_ouder``: each pupil
@@ -114,7 +114,7 @@ def concat_worlds(first: Path, second: Path, dst: Path) -> dict[str, int]:
 
 
 def total_rows(folder: Path) -> int:
-    """Rows over all SPEC §2 tables of a Parquet batch (from the footers, no data read)."""
+    """Rows over all input tables of a Parquet batch (from the footers, no data read)."""
     import pyarrow.parquet as pq
 
     return sum(pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows for t in INPUT_TABLES)

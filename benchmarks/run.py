@@ -1,4 +1,4 @@
-"""``make bench``: the national-scale benchmark of Kansenkluis (issue 11).
+"""``make bench``: the national-scale benchmark of Kansenkluis.
 
     .venv/bin/python benchmarks/run.py                 # everything, national scale
     .venv/bin/python benchmarks/run.py --quick         # small scale, one pass: a smoke check

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from measure import peak_rss_self_mb, write_inner
 
-#: The columns the indicator engine reads, per SPEC §2 table (see secure/engine.py): the floor
+#: The columns the indicator engine reads, per input table (see secure/engine.py): the floor
 #: reads exactly these. ``brin`` is never used; ``geografie`` is read whole (it is tiny and the
 #: geography needs names, regions and buren).
 NEEDED_COLUMNS: Mapping[str, tuple[str, ...] | None] = {

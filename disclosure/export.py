@@ -1,4 +1,5 @@
-"""Write a release export (SPEC §5): release.json, cells.csv, suppression_log.jsonl, release.pub.
+"""Write a release export (docs/release-format.md): release.json, cells.csv,
+suppression_log.jsonl, release.pub.
 
 The export is all an auditor needs: ``kluis audit verify DIR`` checks it without the store. Every
 file has one exact rendering (``render_*``), which the verifier reproduces byte for byte, so that

@@ -1,4 +1,4 @@
-"""The disclosure policy: one versioned TOML file holding every risk knob of SPEC §4.
+"""The disclosure policy: one versioned TOML file holding every risk knob of docs/disclosure.md.
 
 The shipped default (``kansenkluis/data/policy.toml``) is the floor. A file may be stricter
 anywhere; to be weaker on any knob it must say ``allow_weaker_than_default = true``, and every
@@ -144,7 +144,7 @@ class DPPolicy(_Section):
 
 
 class Policy(BaseModel):
-    """Every SPEC §4 knob; validated on load, hashed into every release."""
+    """Every docs/disclosure.md knob; validated on load, hashed into every release."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -157,7 +157,7 @@ class Policy(BaseModel):
     dp: DPPolicy = DPPolicy()
 
     def protection(self, v: float) -> float:
-        """p of SPEC §4: how far a withheld count's interval must reach on either side."""
+        """p (docs/disclosure.md): how far a withheld count's interval must reach either side."""
         return max(self.secondary.protection_min, self.secondary.protection_share * v)
 
 

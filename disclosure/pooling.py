@@ -1,4 +1,5 @@
-"""Pooling before suppression (SPEC §4): wijken into wijkgroepen, gemeenten into region pools.
+"""Pooling before suppression (docs/disclosure.md): wijken into wijkgroepen, gemeenten into
+region pools.
 
 Wijken. Pooling is decided per *population* (the pupils an indicator counts): groep 8, the
 vmbo-gt graduates, the mbo-4 graduates, the transition population. A population's map uses only

@@ -1,5 +1,5 @@
-"""Primary suppression: the rules each cell must pass on its own (SPEC §4), and what a cell's
-public status implies about its counts.
+"""Primary suppression: the rules each cell must pass on its own (docs/disclosure.md), and
+what a cell's public status implies about its counts.
 
 A cell fails
 - ``min_cell`` if its denominator is below ``primary.min_cell``;

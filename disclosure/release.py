@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
 
-#: Column order of cells.csv (SPEC §5, contract).
+#: Column order of cells.csv (docs/release-format.md, contract).
 CELL_CSV_COLUMNS: tuple[str, ...] = (
     "indicator",
     "breakdown",
@@ -72,7 +72,7 @@ class ReleaseCell(_Frozen):
         )
 
     def csv_row(self) -> dict[str, Any]:
-        """The SPEC §5 cells.csv row (empty strings for missing values)."""
+        """The cells.csv row (docs/release-format.md) (empty strings for missing values)."""
         row = self.model_dump(mode="json", include=set(CELL_CSV_COLUMNS))
         return {c: ("" if row[c] is None else row[c]) for c in CELL_CSV_COLUMNS}
 

@@ -1,4 +1,4 @@
-"""Rounding of published counts and the percentage shown next to them (SPEC §4).
+"""Rounding of published counts and the percentage shown next to them (docs/disclosure.md).
 
 A count v is published as the multiple of ``base`` nearest to it (halves up). An outsider who
 knows the base therefore knows v to lie in ``rounding_interval(r, base)``: for base 5 that is

@@ -114,7 +114,7 @@ class PolicyLimits:
     group_disclosure_min: int | None
     rounding_base: int | None
     complement_k: int | None
-    #: decimals of a published percentage (SPEC §5: one)
+    #: decimals of a published percentage (docs/release-format.md: one)
     percentage_decimals: int = 1
     #: the basis the policy asks for, if it names one
     percentage_basis: str | None = None

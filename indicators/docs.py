@@ -75,10 +75,11 @@ def parse_rows(text: str) -> tuple[list[str], list[list[str]]]:
 
 
 def parse_table(table: str, text: str) -> pd.DataFrame:
-    """A SPEC §2 table from a pipe table: empty cells are missing, ``ja``/``nee`` booleans.
+    """A input table from a pipe table: empty cells are missing, ``ja``/``nee`` booleans.
 
-    SPEC columns the pipe table leaves out are added as missing; extra columns (such as a
-    ``toelichting``) are kept and, as SPEC §2 says for extra columns, ignored by the engines.
+    input columns the pipe table leaves out are added as missing; extra columns (such as a
+    ``toelichting``) are kept and, as docs/input-tables.md says for extra columns, ignored by
+    the engines.
     """
     header, rows = parse_rows(text)
     data: dict[str, list[object]] = {column: [] for column in header}
@@ -279,7 +280,7 @@ def render(modules: list[ModuleType] | None = None) -> str:
             ["category", "rule"], [[f"`{c}`", pop.category_rules[c]] for c in pop.categories]
         )
         out.append("")
-    out += ["## Conventions where SPEC §3 is silent", ""]
+    out += ["## Conventions where the definitions leave a choice", ""]
     for title, text in CONVENTIONS:
         out += [f"- **{title}.** {text}"]
     out += [
@@ -297,8 +298,8 @@ def render(modules: list[ModuleType] | None = None) -> str:
     geo_header, geo_rows = parse_rows(SPEC_GEOGRAFIE)
     out += [
         "The examples use this geography. A `toelichting` column in an example is a note for",
-        "the reader; like any extra column (SPEC §2) the engines ignore it. An empty cell is a",
-        "missing value.",
+        "the reader; like any extra column (docs/input-tables.md) the engines ignore it. An empty",
+        "cell is a missing value.",
         "",
         *_md_table(geo_header, geo_rows),
         "",

@@ -1,10 +1,10 @@
-"""The reference engine: SPEC §3 in plain Python, written to be obviously right, not fast.
+"""The reference engine: docs/indicators.md in plain Python, obviously right, not fast.
 
 It walks the pupils one by one with dictionaries and small per-pupil functions that read like
 the definitions in ``indicators.specs``. The fast engine (``secure.engine``, DuckDB) must give
 exactly the same ``AggregateTable``; the property tests check that on generated pupil tables.
-No I/O: tables come in as pandas frames named and shaped as in SPEC §2 (missing tables count
-as empty).
+No I/O: tables come in as pandas frames named and shaped as in docs/input-tables.md (missing
+tables count as empty).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def rows(
     year: int | None = None,
     rins: Collection[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of a SPEC §2 table as dicts, optionally only those of school ``year`` and of
+    """The rows of an input table as dicts, optionally only those of school ``year`` and of
     the persons in ``rins`` (an absent table has no rows)."""
     frame = tables.get(name)
     if frame is None:

@@ -1,4 +1,4 @@
-"""The eight indicators as frozen, declarative specs (SPEC §3).
+"""The eight indicators as frozen, declarative specs (docs/indicators.md).
 
 Every pupil of a reference year falls in exactly one outcome *category* of each population it
 belongs to. An indicator is then a ratio of category sums: the numerator categories over the
@@ -223,7 +223,8 @@ INDICATORS: Mapping[IndicatorId, IndicatorSpec] = {
 }
 
 
-#: Where SPEC §3 is silent, the engines follow these conventions (after CBS practice). Both
+#: Where the definitions leave a choice, the engines follow these conventions (after CBS
+#: practice). Both
 #: engines implement exactly these; ``docs/indicators.md`` prints them.
 CONVENTIONS: tuple[tuple[str, str], ...] = (
     (
@@ -281,7 +282,7 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
     ),
 )
 
-#: Pupils left out of every cell, by reason (SPEC §3: counted in the run report).
+#: Pupils left out of every cell, by reason (docs/indicators.md: counted in the run report).
 LEFT_OUT_REASONS: tuple[str, ...] = ("no_address", "ambiguous_address", "unknown_wijk")
 
 

@@ -1,4 +1,4 @@
-"""The ``kluis`` command line (SPEC §6). Thin: each command calls the pipeline or a reader.
+"""The ``kluis`` command line (docs/cli.md). Thin: each command calls the pipeline or a reader.
 
 Exit codes: 0 success, 2 usage, 3 bad input (nothing changed), 4 policy refusal, 1 internal error.
 An unexpected exception is reported as a bug by its type only: its message could quote data.
@@ -66,7 +66,7 @@ def synth(
         str, typer.Option(help="spec: one file per table; cbs: CBS remote-access .sav files")
     ] = "spec",
 ) -> None:
-    """Write realistic synthetic microdata in the SPEC §2 format (or as CBS files)."""
+    """Write realistic synthetic microdata as input tables (or as CBS files)."""
     from kansenkluis.synth import generate
 
     summary = generate(out_dir, scale=scale, seed=seed, fmt=fmt, layout=layout)
@@ -77,7 +77,7 @@ def synth(
 
 @app.command()
 def ingest(
-    batch_dir: Annotated[Path, typer.Argument(help="folder with one file per SPEC §2 table")],
+    batch_dir: Annotated[Path, typer.Argument(help="folder with one file per input table")],
     quarantine: Annotated[
         bool, typer.Option("--quarantine", help="move bad rows to quarantine instead of failing")
     ] = False,

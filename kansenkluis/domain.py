@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import pandas as pd
 
-# --- codes (SPEC §2) ---------------------------------------------------------------------
+# --- codes (docs/input-tables.md) ---------------------------------------------------------
 
 #: Advice and vo-level codes in ascending *advice position* 0-9.
 ADVICE_CODES: tuple[str, ...] = (
@@ -55,7 +55,7 @@ OPLEIDINGSNIVEAUS: tuple[str, ...] = (
     "hbo",
     "wo",
 )
-#: Parents' education group of a person's highest ``opleidingsniveau`` (SPEC §3).
+#: Parents' education group of a person's highest ``opleidingsniveau`` (docs/indicators.md).
 PARENT_GROUP: Mapping[str, str] = {
     "basis": "max_mbo2",
     "mbo1": "max_mbo2",
@@ -73,7 +73,7 @@ TOTAAL = "totaal"
 LAND_CODE = "NL"
 LAND_NAME = "Nederland"
 
-#: The input tables of SPEC §2 and their columns, in order.
+#: The input tables of docs/input-tables.md and their columns, in order.
 INPUT_TABLES: Mapping[str, tuple[str, ...]] = {
     "po_advies": ("rin", "schooljaar", "brin", "schooladvies", "toetsadvies", "advies_definitief"),
     "vo_inschrijving": ("rin", "schooljaar", "brin", "niveau", "leerjaar"),
@@ -175,7 +175,7 @@ class Geography:
 
     @classmethod
     def from_frame(cls, geografie: pd.DataFrame) -> Geography:
-        """Build from a SPEC §2 ``geografie`` table (wijkcode, wijknaam, gemeentecode, ...)."""
+        """Build from a ``geografie`` input table (wijkcode, wijknaam, gemeentecode, ...)."""
         wijken: dict[str, Wijk] = {}
         gemeenten: dict[str, Gemeente] = {}
         for row in geografie.sort_values("wijkcode").itertuples(index=False):

@@ -143,7 +143,7 @@ def ingest(
     """``kluis ingest``; ``memory_limit`` (e.g. "8GB") raises validation's DuckDB memory limit.
 
     ``layout`` ``cbs`` reads the CBS remote-access tables through ``mapping`` (default: the
-    shipped ``cbs-layout.toml``; see docs/cbs-layout.md) instead of one file per SPEC table.
+    shipped ``cbs-layout.toml``; see docs/cbs-layout.md) instead of one file per input table.
     """
     source = None
     if layout == "cbs":

@@ -1,4 +1,4 @@
-"""Realistic synthetic microdata in the SPEC §2 format (``kluis synth``).
+"""Realistic synthetic microdata in the input-table format (docs/input-tables.md) (``kluis synth``).
 
 The generator simulates people, not tables (``docs/synthetic-data.md`` has the full story and
 the rates it produces):
@@ -13,7 +13,7 @@ the rates it produces):
 3. **School careers.** One vectorised step per school year moves every pupil at once through
    groep 8 (schooladvies, toetsadvies, heroverweging, bijstelling), vo (brugklas with combined
    classes, zittenblijven, op- and afstroom, exams), mbo (levels, diplomas) and hbo/wo.
-4. **Tables.** The states of school years 2018-2023 become the 11 SPEC §2 tables.
+4. **Tables.** The states of school years 2018-2023 become the 11 input tables.
 
 There are no per-pupil Python loops: the national scale (about 11 million persons) is a few
 dozen numpy operations per school year. Everything is drawn from ``seed`` through a fixed
@@ -46,7 +46,7 @@ from kansenkluis.errors import InternalError, UsageError
 
 SCALES: tuple[str, ...] = ("small", "national")
 FORMATS: tuple[str, ...] = ("parquet", "csv", "sav")
-#: ``spec``: one file per SPEC §2 table; ``cbs``: the CBS remote-access files (synth_cbs.py)
+#: ``spec``: one file per input table; ``cbs``: the CBS remote-access files (synth_cbs.py)
 LAYOUTS: tuple[str, ...] = ("spec", "cbs")
 
 #: School years written to the tables (2022 means 2022/23); t+1 exists for t up to 2022.
@@ -59,7 +59,7 @@ LAST_COHORT = SCHOOLJAREN[-1]
 #: Adults enrol in mbo from this year on, so that 2018 already has a steady state.
 FIRST_ADULT_ENTRY = 2012
 
-#: Calibration targets at national level, in percent (issue 2; see docs/synthetic-data.md).
+#: Calibration targets at national level, in percent (see docs/synthetic-data.md).
 TARGETS: Mapping[str, float] = {
     "heroverweging": 35.0,
     "bijstelling": 20.0,
@@ -232,13 +232,13 @@ ADULT_TO_HBO = 0.10
 class SynthSummary:
     """What ``generate`` wrote: scale, seed, years, rows per table and national rates.
 
-    ``rates`` holds national percentages computed from the generated data exactly as SPEC §3
-    defines the indicators, pooled over the reference years in ``rate_years`` (pupils without
-    an ``adres`` row in the reference year left out). Keys are indicator ids, with
-    ``.<breakdown>`` for breakdowns, plus ``ouders_onbekend`` (share of 14-year-olds whose
-    parents' education is unknown). The ``opstroom`` total pools vmbo and havo (a vwo pupil
-    cannot go up); ``afstroom`` and ``zittenblijven`` pool all three origins. ``TARGETS`` holds
-    the calibration targets.
+    ``rates`` holds national percentages computed from the generated data exactly as
+    docs/indicators.md defines the indicators, pooled over the reference years in
+    ``rate_years`` (pupils without an ``adres`` row in the reference year left out). Keys are
+    indicator ids, with ``.<breakdown>`` for breakdowns, plus ``ouders_onbekend`` (share of
+    14-year-olds whose parents' education is unknown). The ``opstroom`` total pools vmbo and
+    havo (a vwo pupil cannot go up); ``afstroom`` and ``zittenblijven`` pool all three origins.
+    ``TARGETS`` holds the calibration targets.
     """
 
     scale: str
@@ -257,7 +257,7 @@ class SynthSummary:
 def generate(
     out: Path, scale: str = "small", seed: int = 0, fmt: str = "parquet", layout: str = "spec"
 ) -> SynthSummary:
-    """Write the 11 SPEC §2 tables as ``<table>.<fmt>`` into ``out`` and summarise them.
+    """Write the 11 input tables as ``<table>.<fmt>`` into ``out`` and summarise them.
 
     With ``layout`` ``cbs`` the same world is written as CBS remote-access ``.sav`` files
     instead (``kansenkluis.synth_cbs``); ``fmt`` is then ignored.
@@ -317,7 +317,7 @@ def generate(
 
 @dataclass
 class _Geo:
-    frame: pd.DataFrame  # the SPEC §2 geografie table, sorted by wijkcode
+    frame: pd.DataFrame  # the docs/input-tables.md geografie table, sorted by wijkcode
     gem: np.ndarray  # wijk -> gemeente index (0..n_gem-1 of the selection)
     nb_ptr: np.ndarray  # buren as CSR
     nb_idx: np.ndarray
@@ -1173,7 +1173,7 @@ def _pct(num: int, den: int) -> float:
 
 
 def _rates(people: _People, c: _Careers) -> tuple[dict[str, float], dict[str, tuple[int, ...]]]:
-    """The national indicator percentages of SPEC §3, pooled over reference years."""
+    """The national indicator percentages of docs/indicators.md, pooled over reference years."""
     assert c.adres is not None and people.schooladvies is not None
     assert people.toetsadvies is not None and people.definitief is not None
     y0 = SCHOOLJAREN[0]

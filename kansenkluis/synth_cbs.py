@@ -1,6 +1,6 @@
 """The synthetic world as CBS remote-access files (``kluis synth --layout cbs``).
 
-``synth.generate`` simulates the world and builds the SPEC §2 tables; this module writes the
+``synth.generate`` simulates the world and builds the input tables; this module writes the
 same world the way CBS delivers it (``docs/cbs-layout.md``): SPSS ``.sav`` files with CBS
 variable names, CBS codes with value labels, version suffixes, one file per school year, and the
 quirks of the real files. It deliberately does not read the ingest mapping

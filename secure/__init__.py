@@ -2,7 +2,7 @@
 
 - ``keys``: the secrets in ``KLUIS_HOME/keys`` (pseudonymisation secret, key-encryption keys).
 - ``pseudonym``: keyed HMAC-SHA256 pseudonyms for every ``rin``.
-- ``ingest``: reading and validating a batch of SPEC §2 tables.
+- ``ingest``: reading and validating a batch of input tables.
 - ``store``: the encrypted, generation-based store with atomic swaps.
 - ``link``: the linked tables the indicator engine (``engine``) counts in.
 

@@ -1,9 +1,10 @@
 """The fast indicator engine on DuckDB: a few set-based SQL statements per reference year.
 
 ``VO_SQL`` finds each pupil's hoofdinschrijving in t and t+1 (and age) once; then one counting
-statement holds one SELECT per population (``POPULATION_SQL``, read them next to SPEC §3 and
-``indicators.specs``), puts each member of each population in exactly one outcome category,
-places it in the wijk of its adres in t and counts per population x breakdown x category x wijk.
+statement holds one SELECT per population (``POPULATION_SQL``, read them next to
+docs/indicators.md and ``indicators.specs``), puts each member of each population in exactly
+one outcome category, places it in the wijk of its adres in t and counts per population x
+breakdown x category x wijk.
 Pupils that are not in a population for a reason worth reporting get a pseudo-category starting
 with ``~``, and members that cannot be placed in a wijk a pseudo-wijk starting with ``~``; both
 end up in the run report, never in a cell. Only these grouped counts leave DuckDB: no row of
@@ -37,7 +38,7 @@ from kansenkluis.domain import (
 )
 from kansenkluis.errors import InternalError
 
-#: DuckDB column types of the SPEC §2 tables (used to build typed tables for tests and tools).
+#: DuckDB column types of the input tables (used to build typed tables for tests and tools).
 SQL_TYPES: Mapping[str, Mapping[str, str]] = {
     table: {
         col: (
@@ -80,7 +81,7 @@ def _values_table(name: str, columns: str, rows: Sequence[tuple[object, ...]]) -
 
 
 def _code_tables(con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
-    """The SPEC §2 code lists as small lookup tables, straight from ``kansenkluis.domain``,
+    """The input code lists as small lookup tables, straight from ``kansenkluis.domain``,
     and the wijken of the geography (group keys come from there, never from the data)."""
     niveau = [
         (code, pos, SINGLE_LEVEL_RANK.get(code), ORIGIN_GROUP.get(code), code in HAVO_VWO_LEVELS)
@@ -313,7 +314,7 @@ def compute_aggregates(
 ) -> AggregateTable:
     """Exact counts per wijk x population x breakdown x category for reference year ``schooljaar``.
 
-    ``con`` holds every SPEC §2 table under its own name. The engine creates a few temporary
+    ``con`` holds every input table under its own name. The engine creates a few temporary
     ``_kk_*`` tables on it and drops them again.
     """
     params = {"t": int(schooljaar)}
@@ -401,16 +402,18 @@ def _complete(cells: Mapping[tuple[str, str, str, str], int], geography: Geograp
 def connect_frames(
     tables: Mapping[str, pd.DataFrame], con: duckdb.DuckDBPyConnection | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with every SPEC §2 table, typed as ``SQL_TYPES`` says.
+    """An in-memory DuckDB with every input table, typed as ``SQL_TYPES`` says.
 
     Tables missing from ``tables`` are created empty, so tests and tools can pass only the
-    tables a case needs; extra columns are ignored, as SPEC §2 says. Pass ``con`` to replace
+    tables a case needs; extra columns are ignored (docs/input-tables.md). Pass ``con`` to replace
     the tables of an existing connection (a new connection costs tens of milliseconds, which
     adds up over hundreds of generated examples).
     """
     unknown = set(tables) - set(SQL_TYPES)
     if unknown:
-        raise InternalError("ENGINE_UNKNOWN_TABLE", "connect_frames got a table not in SPEC §2")
+        raise InternalError(
+            "ENGINE_UNKNOWN_TABLE", "connect_frames got a table not in docs/input-tables.md"
+        )
     con = duckdb.connect() if con is None else con
     for table, types in SQL_TYPES.items():
         columns = ", ".join(f"{col} {typ}" for col, typ in types.items())

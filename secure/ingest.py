@@ -1,7 +1,7 @@
-"""Reading and validating one batch of SPEC §2 tables, and re-pseudonymising it.
+"""Reading and validating one batch of input tables, and re-pseudonymising it.
 
 A batch is a complete snapshot: one folder with exactly one ``<table>.parquet|csv|sav`` file per
-SPEC §2 table. ``ingest_batch`` first probes every file cheaply (size, header or metadata), then
+input table. ``ingest_batch`` first probes every file cheaply (size, header or metadata), then
 reads, checks and pseudonymises the tables one at a time with set-based DuckDB statements in an
 in-memory database that never spills to disk, and hands each accepted table to a sink (the store
 encrypts it at once). Nothing here writes to disk.
@@ -325,7 +325,7 @@ def _normalise(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
 
 
 def _match_columns(file: str, found: Sequence[str], table: str) -> dict[str, int]:
-    """Position of each SPEC column among the file's columns (names match case-insensitively)."""
+    """Position of each input column among the file's columns (names match case-insensitively)."""
     positions: dict[str, int] = {}
     for i, name in enumerate(found):
         key = str(name).strip().lower()
@@ -664,7 +664,7 @@ _PROBES: Mapping[str, Callable[[Path, str, IngestLimits], None]] = {
 
 
 def find_batch_files(batch_dir: Path) -> dict[str, Path]:
-    """The one file per SPEC §2 table in ``batch_dir``; every missing or doubled table is listed."""
+    """The one file per input table in ``batch_dir``; every missing or doubled table is listed."""
     if not batch_dir.is_dir():
         raise UserError(
             "INGEST_NOT_A_DIRECTORY",
@@ -719,7 +719,7 @@ def _check_size(path: Path, limits: IngestLimits) -> None:
 
 
 def read_source_table(path: Path, table: str, limits: IngestLimits = DEFAULT_LIMITS) -> pa.Table:
-    """One source file in SPEC column order plus ``__row``; raises ``_FileProblem``."""
+    """One source file in input column order plus ``__row``; raises ``_FileProblem``."""
     file = path.name
     _check_size(path, limits)
     data = _READERS[path.name.rpartition(".")[2].lower()](path, table, limits)
@@ -1458,13 +1458,13 @@ def ingest_batch(
 
 
 class TableSource(Protocol):
-    """Where ``ingest_batch`` gets the SPEC §2 tables from, and how it names their origin."""
+    """Where ``ingest_batch`` gets the input tables from, and how it names their origin."""
 
     def prepare(self, limits: IngestLimits, say: Progress) -> None:
         """Cheap checks of every file; raises one ``UserError`` listing the problems."""
 
     def read(self, table: str, limits: IngestLimits) -> pa.Table:
-        """One table in SPEC column order plus ``__row``; raises ``FileProblem``."""
+        """One table in input column order plus ``__row``; raises ``FileProblem``."""
         raise NotImplementedError
 
     def label(self, table: str) -> str:
@@ -1476,7 +1476,7 @@ class TableSource(Protocol):
         raise NotImplementedError
 
     def column(self, table: str, column: str) -> str:
-        """The source column behind a SPEC column, for messages."""
+        """The source column behind a input column, for messages."""
         raise NotImplementedError
 
     def hint(self, table: str, column: str, code: str) -> str | None:
@@ -1492,7 +1492,7 @@ class TableSource(Protocol):
 
 
 class FolderSource:
-    """The default layout: one ``<table>.parquet|csv|sav`` file per SPEC §2 table."""
+    """The default layout: one ``<table>.parquet|csv|sav`` file per input table."""
 
     def __init__(self, batch_dir: Path) -> None:
         self.batch_dir = batch_dir
@@ -1617,8 +1617,8 @@ class Fingerprint:
     decimal, booleans as ``true``/``false``, rows sorted on all columns (NULLs last). Values cannot
     hold control characters (validation refuses them), so the form is unambiguous, and it does
     not depend on the source format. The fingerprint is the SHA-256 of the version line followed
-    by ``<name> <sha256 of its canonical text>`` for every table in SPEC order, so tables can be
-    added in any order.
+    by ``<name> <sha256 of its canonical text>`` for every table in input-table order, so
+    tables can be added in any order.
     """
 
     def __init__(self) -> None:
@@ -1634,7 +1634,7 @@ class Fingerprint:
 
     def hexdigest(self) -> str:
         if set(self._tables) != set(INPUT_TABLES):
-            raise InternalError("FINGERPRINT", "the fingerprint needs every SPEC table")
+            raise InternalError("FINGERPRINT", "the fingerprint needs every input table")
         h = hashlib.sha256(FINGERPRINT_VERSION)
         for name in INPUT_TABLES:
             h.update(f"{name} {self._tables[name]}\n".encode())

@@ -1,7 +1,7 @@
 """Linkage: the one place that hands the indicator engine the tables, joined on the pseudonym.
 
 ``open_linked`` decrypts the current generation into an in-memory DuckDB database in which every
-SPEC §2 table can be queried under its own name with the SPEC columns (``rin`` columns hold
+input table can be queried under its own name with the input columns (``rin`` columns hold
 pseudonyms). The database never spills to disk and cannot read or write files. The link rates
 (how many persons have an address, parents, parents with a known education) are counted here,
 as plain counts for the run report.

@@ -8,7 +8,7 @@ Layout in ``KLUIS_HOME`` (folders 0700, files 0600)::
         generations/<gen>/
             datakey.json       the generation's random data key, wrapped by a key-encryption key
             manifest.enc       fingerprint, row counts, ingest report (encrypted)
-            <table>.enc        each SPEC §2 table as Parquet, encrypted
+            <table>.enc        each input table as Parquet, encrypted
             quarantine.enc     the quarantined rows (possibly none), encrypted
     sealed.staging/
         WRITE.LOCK             flock: one writer (ingest or key rotation) at a time
@@ -309,7 +309,7 @@ class OpenSnapshot:
         self.data_fingerprint = str(report["data_fingerprint"])
 
     def table(self, name: str, dictionary: Collection[str] = ()) -> pa.Table:
-        """One SPEC §2 table. String columns named in ``dictionary`` stay dictionary-encoded
+        """One input table. String columns named in ``dictionary`` stay dictionary-encoded
         (as Parquet stores them): much smaller for code columns with few distinct values."""
         if name not in INPUT_TABLES:
             raise _unknown_table(name)
@@ -550,7 +550,7 @@ class SealedStore:
             yield OpenSnapshot(gen)
 
     def read_snapshot(self) -> StoreSnapshot:
-        """Every SPEC §2 table of the current generation, decrypted and pseudonymised."""
+        """Every input table of the current generation, decrypted and pseudonymised."""
         with self.snapshot() as snap:
             return StoreSnapshot(
                 generation=snap.generation,
@@ -559,7 +559,7 @@ class SealedStore:
             )
 
     def read_table(self, name: str) -> pa.Table:
-        """One SPEC §2 table of the current generation (decrypted, pseudonymised)."""
+        """One input table of the current generation (decrypted, pseudonymised)."""
         if name not in INPUT_TABLES:
             raise _unknown_table(name)
         with self.snapshot() as snap:
@@ -615,7 +615,7 @@ class SealedStore:
 def _unknown_table(name: str) -> UserError:
     return UserError(
         "KLUIS_UNKNOWN_TABLE",
-        f"{name} is not a SPEC §2 table",
+        f"{name} is not an input table",
         hint=f"use one of {', '.join(INPUT_TABLES)}",
     )
 

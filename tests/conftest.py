@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny valid batch of SPEC §2 tables and a fresh KLUIS_HOME with keys."""
+"""Shared fixtures: a tiny valid batch of input tables and a fresh KLUIS_HOME with keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The CBS layout as a ``TableSource``: the SPEC §2 tables derived from the CBS files.
+"""The CBS layout as a ``TableSource``: the input tables derived from the CBS files.
 
 Everything happens inside the sealed module, in an in-memory DuckDB database that cannot spill
 (no plaintext intermediate on disk). ``docs/cbs-layout.md`` describes each derivation; in short:
@@ -13,7 +13,7 @@ Everything happens inside the sealed module, in an in-memory DuckDB database tha
    HOOGSTEOPLTAB to pupils and their parents, GBAADRESOBJECTBUS to the pupils, VSLGWBTAB to
    their address objects), so a national address table never has to fit in memory.
 
-Codes become SPEC codes through the mapping's code lists: a code listed as missing (or made of
+Codes become input codes through the mapping's code lists: a code listed as missing (or made of
 dashes only: ``----``, ``---------``) becomes empty, an unknown code becomes ``?`` (``0`` for
 mbo levels), which the checker then reports (or quarantines) as an unknown code at the CBS file,
 row and column it came from. Each derived row carries in ``__row`` the file and row of its
@@ -295,7 +295,7 @@ class CbsSource:
 
     @staticmethod
     def _mapped(alias: str, expr: str, unknown: str = UNKNOWN, required: bool = False) -> str:
-        """SPEC value of code ``expr`` joined as ``alias``: NULL if listed as missing, ``?``
+        """input value of code ``expr`` joined as ``alias``: NULL if listed as missing, ``?``
         (``unknown``) if not in the code list. An empty ``expr`` is NULL, or unknown if a
         value is ``required`` (a level looked up in a reference list that lacks it)."""
         empty = f"'{unknown}'" if required else "NULL"
@@ -755,7 +755,7 @@ def _sql_safe(values: list[str]) -> list[str]:
     return [normalise_code(v).replace("'", "''") for v in values]
 
 
-#: The CBS tables behind each SPEC table, for progress messages.
+#: The CBS tables behind each input table, for progress messages.
 SOURCES: Mapping[str, tuple[str, ...]] = {
     "persoon": ("GBAPERSOONTAB",),
     "kind_ouder": ("KINDOUDERTAB",),
@@ -775,7 +775,7 @@ _VO = (
     "mapping; TYPEONDERWIJS must be in [codes.onderwijstype]"
 )
 _SOI = "OPLNR must be in OPLEIDINGSNRREF, its CTO in CTOREF and that level in [codes.{}]"
-#: The fix for an unknown or unreadable code, per SPEC table and column.
+#: The fix for an unknown or unreadable code, per input table and column.
 CODE_HINTS: Mapping[tuple[str, str], str] = {
     ("po_advies", "schooladvies"): _ADVIES,
     ("po_advies", "toetsadvies"): _ADVIES,

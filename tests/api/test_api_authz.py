@@ -47,7 +47,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/tokens"): frozenset({"operator"}),
     ("POST", "/tokens/{token_id}/revoke"): frozenset({"operator"}),
 }
-#: FastAPI's own route; not an APIRoute, so it carries no dependency, and it is open by SPEC §7.
+#: FastAPI's own route; not an APIRoute, so it carries no dependency, and it is open by docs/api.md.
 FRAMEWORK_PUBLIC = {("GET", "/openapi.json")}
 
 #: the token that stands for each role in the matrix

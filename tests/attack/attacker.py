@@ -1,10 +1,10 @@
-"""An independent attacker on published releases (issue 5, item 8).
+"""An independent attacker on published releases.
 
 It sees only what leaves the sealed side: the cells of one or more releases (``ReleaseCell``-like
 objects or an exported ``cells.csv``), the pooling map, the public geography and the public policy
 knobs. It deliberately imports nothing from ``disclosure``: if the audit has a blind spot, this
 code must not share it. The indicator definitions (which categories make up which numerator and
-denominator) are public (SPEC §3), so ``indicators.specs`` is fair game.
+denominator) are public (docs/indicators.md), so ``indicators.specs`` is fair game.
 
 Unknowns are the exact category counts x[schooljaar, population, breakdown, category, wijk] >= 0.
 Every published figure becomes an interval on a sum of unknowns (a wijkgroep sums its wijken, a
@@ -83,7 +83,8 @@ class AttackModelError(AssertionError):
 class PublicPolicy:
     """The policy knobs a release states publicly (release.json), as the attacker reads them.
 
-    The group-disclosure rule is read as SPEC §4 words it: a *published* percentage of 0 or 100
+    The group-disclosure rule is read as docs/disclosure.md words it: a *published* percentage
+    of 0 or 100
     needs a denominator of at least ``group_min``. With rounded counts that also covers a true
     numerator that merely rounds to 0 (or to the rounded denominator).
     """
@@ -993,7 +994,8 @@ def attack_releases(
     """Run both attacks and judge them: (unsound assumptions, findings).
 
     Releases are taken in the order they were made: what release r withheld is attacked with
-    releases 0..r (SPEC §4: "of the same release and of earlier releases"). The first list
+    releases 0..r (docs/disclosure.md: "of the same release and of earlier releases"). The
+    first list
     names every constraint the true world breaks; it must be empty, or the attacker's reading
     of the releases is wrong and its findings mean nothing. ``use_status``: whether the attacker
     reads statuses and the pooling map. Either way, what statuses and pooling alone reveal (the

@@ -1,4 +1,4 @@
-"""Attack tests: nothing withheld may be derivable from what is published (SPEC §4, issue 5).
+"""Attack tests: nothing withheld may be derivable from what is published (docs/disclosure.md).
 
 The attacker (``tests/attack/attacker.py``) sees only published cells, the pooling map, the
 geography and the policy knobs; the tests hold the true world and judge its intervals against
@@ -249,7 +249,7 @@ def assert_resists(world: World, releases: list[PublishedRelease], *, use_status
 @settings(max_examples=25, **NO_SHRINK)
 @given(world=worlds())
 def test_a_protected_release_resists_differencing_and_lp(world: World) -> None:
-    """The attacker of issue 5: published counts as rounding intervals, what passing the primary
+    """The plain attacker: published counts as rounding intervals, what passing the primary
     rules says about a published cell, and percentages; differencing and the joint LP."""
     note(repr(world))
     draft = protect(world.agg, load_policy(None))

@@ -253,7 +253,7 @@ def naive_release(
                     )
                     continue
                 rn, rd = _round(num, rounding_base), _round(den, rounding_base)
-                # SPEC §4: no published 0% or 100% over a small group, exact or rounded.
+                # docs/disclosure.md: no published 0% or 100% over a small group, exact or rounded.
                 if (num in (0, den) or rn in (0, rd)) and den < group_min:
                     cells.append(
                         ReleaseCell(

@@ -2,7 +2,7 @@
 
 ``kluis synth --layout cbs`` writes the world as CBS remote-access files (other variable names,
 CBS codes, address spells instead of addresses per year, quirks); ``kluis ingest --layout cbs``
-derives the SPEC tables from them inside the sealed module. With the same keys, the pseudonymised
+derives the input tables from them inside the sealed module. With the same keys, the pseudonymised
 tables (the data fingerprint) and the release cells must equal those of the default layout.
 """
 

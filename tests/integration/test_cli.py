@@ -1,4 +1,4 @@
-"""The SPEC §6 command line end to end, as an operator would type it, in subprocesses."""
+"""The command line (docs/cli.md) end to end, as an operator would type it, in subprocesses."""
 
 from __future__ import annotations
 

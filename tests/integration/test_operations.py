@@ -1,4 +1,4 @@
-"""Operational safety (issue 10): refusals before touching data, backup and restore."""
+"""Operational safety: refusals before touching data, backup and restore."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The fast engine (DuckDB) and the reference engine agree on every generated pupil table.
 
-Hypothesis draws small sets of SPEC §2 tables over a handful of pupils and parents, with the
+Hypothesis draws small sets of input tables over a handful of pupils and parents, with the
 awkward parts on purpose: duplicate rows, pupils in several tables and years, missing
 advices, empty parent slots, addresses that are missing, ambiguous or outside the geography,
 and reference years with or without a t+1. Both engines must give the same counts in every

@@ -2,7 +2,7 @@
 hand-made delivery, and its errors (file, row, column and the mapping key; never the value).
 
 The delivery: pupils P1 and P2 in groep 8 in 2022 and in vo in 2023; P1's parents M1 and F1;
-M1 has an mbo-4 diploma. Each test changes one thing and looks at the derived SPEC tables.
+M1 has an mbo-4 diploma. Each test changes one thing and looks at the derived input tables.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def write(root: Path, files: Files) -> Path:
 def derive(
     tmp_path: Path, change: Callable[[Files], None] | None = None, mapping: Path | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
-    """The SPEC tables the CBS layout derives from the (changed) delivery, rows sorted."""
+    """The input tables the CBS layout derives from the (changed) delivery, rows sorted."""
     files = delivery()
     if change:
         change(files)

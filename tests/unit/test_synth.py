@@ -1,8 +1,8 @@
 """The synthetic microdata generator (``kluis synth``): invariants, formats, calibration.
 
 Everything runs on the ``small`` scale with a fixed seed. The calibration test recomputes the
-SPEC §3 rates from the written tables with plain pandas, independently of the generator's own
-summary code, and then also checks that the two agree.
+indicator rates (docs/indicators.md) from the written tables with plain pandas,
+independently of the generator's own summary code, and then also checks that the two agree.
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ def test_bad_arguments_are_usage_errors(tmp_path: Path, kwargs: dict, code: str)
 
 
 def _with_adres(frame: pd.DataFrame, adres: pd.DataFrame) -> pd.DataFrame:
-    """Pupils with an adres row in the reference year (SPEC §3 leaves the others out)."""
+    """Pupils with an adres row in the reference year (docs/indicators.md leaves the others out)."""
     return frame.merge(adres, on=["rin", "schooljaar"], how="inner")
 
 
@@ -362,7 +362,7 @@ def _pct(num: int, den: int) -> float:
 
 
 def rates_from_tables(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
-    """SPEC §3 national rates, pooled over the reference years, in plain pandas."""
+    """docs/indicators.md national rates, pooled over the reference years, in plain pandas."""
     adres = tables["adres"]
     with_next = [t for t in SCHOOLJAREN if t + 1 in SCHOOLJAREN]
     pos = ADVICE_POSITION
