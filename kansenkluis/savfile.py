@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SYSMIS = -np.finfo(np.float64).max
 CHUNK = 1 << 20
@@ -30,8 +32,17 @@ def _text(values: np.ndarray) -> np.ndarray:
         return values
     if values.dtype.kind == "U":
         return np.char.encode(values, "ascii")
-    cleaned = np.where(values == None, "", values)  # noqa: E711 - element-wise
-    return cleaned.astype(str).astype("S")
+    # through Arrow: padded to one width, the string data is the fixed-width array (no copy per
+    # value, unlike numpy's object -> str -> bytes casts)
+    arr = pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
+    if len(arr) == 0:
+        return np.zeros(0, "S1")
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        raise ValueError("text columns must be ASCII")
+    width = max(1, pc.max(pc.binary_length(arr)).as_py() or 0)
+    padded = pc.utf8_rpad(arr, width=width, padding=" ")
+    start = int(np.frombuffer(padded.buffers()[1], np.int32)[padded.offset])
+    return np.frombuffer(padded.buffers()[2], f"S{width}", count=len(padded), offset=start)
 
 
 def write_sav(
