@@ -11,10 +11,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from kluis_cli import kluis
+
 from kansenkluis import pipeline
-from kansenkluis.config import Settings
+from kansenkluis.config import Settings, package_data
 from kansenkluis.synth import generate
-from tests.kluis_cli import kluis
 
 YEAR = 2021
 
@@ -45,3 +46,20 @@ def test_one_world_in_both_layouts_gives_one_release(tmp_path: Path) -> None:
     assert sum(c.status.value == "published" for c in a.cells) > 100
     assert b.run_report["geografie_jaar"] == 2025
     assert {k: v for k, v in b.run_report.items() if k != "geografie_jaar"} == a.run_report
+
+
+def test_layout_and_mapping_options_are_checked(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    kluis(home, "init")
+    wrong = kluis(home, "ingest", str(tmp_path), "--layout", "sas", check=False)
+    assert wrong.returncode == 2 and "BAD_LAYOUT" in wrong.stderr
+    alone = kluis(home, "ingest", str(tmp_path), "--mapping", "m.toml", check=False)
+    assert alone.returncode == 2 and "MAPPING_WITHOUT_CBS" in alone.stderr
+    mapping = tmp_path / "mine.toml"
+    text = package_data("cbs-layout.toml").read_text()
+    mapping.write_text(text.replace("geography_year = 2025", "geography_year = 25"))
+    bad = kluis(
+        home, "ingest", str(tmp_path), "--layout", "cbs", "--mapping", str(mapping), check=False
+    )
+    assert bad.returncode == 3
+    assert "MAPPING_INVALID" in bad.stderr and "geography_year" in bad.stderr
