@@ -94,6 +94,18 @@ def _str(values: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
 
 
+def _numbers(keys: pa.ChunkedArray) -> np.ndarray:
+    """RINPERSOON keys (nine digits) as numbers, parsed by Arrow."""
+    return keys.cast(pa.int64()).to_numpy()
+
+
+def _keys(numbers: np.ndarray) -> np.ndarray:
+    """Numbers back as nine-digit RINPERSOON keys with leading zeros (fixed-width bytes)."""
+    from kansenkluis.synth import _rin_digits
+
+    return _rin_digits(numbers).view("S9").ravel()
+
+
 def _ymd(days: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 as YYYYMMDD text."""
     d = days.astype("datetime64[D]")
@@ -306,7 +318,8 @@ class _Writer:
             ho_opl = self._pick(self.ho_oplnr, ho_soort[h])
             # OPLNR with leading zeros; the reference list has them as numbers
             opl = np.concatenate([vo_opl, mbo_opl, ho_opl])
-            opl = np.asarray([o.zfill(6) for o in opl], dtype=object)
+            padded = {o: o.zfill(6) for o in set(opl.tolist())}
+            opl = pd.Series(opl, dtype=object).map(padded).to_numpy(dtype=object)
             kind = np.concatenate([
                 np.full(len(v), "VO", object), np.full(len(m), "MBO", object),
                 np.where(ho_soort[h] == "hbo", "HBO", "WO").astype(object),
@@ -504,7 +517,7 @@ class _Writer:
         """
         rng = self.rng
         wijken = _str(geografie.column("wijkcode"))
-        rin = _str(adres.column("rin"))
+        rin = _numbers(adres.column("rin"))  # sorting numbers is sorting the 9-digit keys
         year = adres.column("schooljaar").to_numpy().astype(np.int64)
         wijk = pd.Index(wijken).get_indexer(_str(adres.column("wijkcode"))).astype(np.int64)
         order = np.lexsort((year, rin))
@@ -524,12 +537,10 @@ class _Writer:
         oct1_f = _oct1(fy)
         begin = np.empty(ns, np.int64)
         end = np.full(ns, _oct1(np.array([2050]))[0] + 91, np.int64)  # 20501231: open
-        need_rin = np.concatenate(
-            [_str(x.column("rin")).astype(str).astype(np.int64) for x in need]
-        )
+        need_rin = np.concatenate([_numbers(x.column("rin")) for x in need])
         need_year = np.concatenate([x.column("schooljaar").to_numpy() for x in need])
         spans = pd.DataFrame({"r": need_rin, "y": need_year}).groupby("r")["y"].agg(["min", "max"])
-        at = spans.index.get_indexer(s_rin.astype(str).astype(np.int64))
+        at = spans.index.get_indexer(s_rin)
         first_need = spans["min"].to_numpy()[at]
         last_need = spans["max"].to_numpy()[at]
         early = starts_person & (first_need < fy)
@@ -581,7 +592,7 @@ class _Writer:
             f"GBAADRESOBJECT{PERSON_YEAR}BUSV1.sav",
             {
                 "RINPERSOONS": _obj(kinds[order]),
-                "RINPERSOON": _obj(all_rin[order]),
+                "RINPERSOON": _keys(all_rin[order]),
                 "SOORTOBJECTNUMMER": _obj(soort_obj[order]),
                 "RINOBJECTNUMMER": _obj(
                     np.char.zfill(all_obj[order].astype(str), 12).astype(object)
