@@ -269,13 +269,14 @@ def factsheet(
     out_file: Annotated[Path | None, typer.Option("--out", help="file to write")] = None,
 ) -> None:
     """Render the Dutch factsheet of a gemeente from a release."""
-    from api.factsheet import load_history, render_factsheet
+    from api.factsheet import load_history, load_release, render_factsheet
     from disclosure.store import ReleaseStore
 
     if fmt not in ("html", "pdf"):
         raise UsageError("BAD_FORMAT", "--format must be html or pdf", hint="--format html")
     store = ReleaseStore(_settings().release_db)
-    release = store.get(release_id)
+    # Only the cells this gemeente's factsheet reads (a national release has ~50,000).
+    release = load_release(store, release_id, gemeentecode)
     # Earlier school years' releases in the store give the factsheet its trends.
     history = load_history(store, release, gemeentecode)
     data = render_factsheet(release, gemeentecode, fmt, history)  # type: ignore[arg-type]

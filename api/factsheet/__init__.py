@@ -23,7 +23,7 @@ from .render import (
     render_comparison_html,
     render_factsheet_html,
 )
-from .trends import Jaar, jaar_of_release, load_history
+from .trends import Jaar, jaar_of_release, load_history, load_release
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,6 +34,7 @@ __all__ = [
     "factsheet_csp",
     "jaar_of_release",
     "load_history",
+    "load_release",
     "render_comparison",
     "render_factsheet",
     "render_overview",

@@ -9,6 +9,7 @@ was not published. A figure withheld in a year is a gap in the line, not a zero.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -141,3 +142,25 @@ def punten(history: Sequence[Jaar], indicator: str, breakdown: str, level: GeoLe
             )
         )
     return out
+
+
+def load_release(store: ReleaseStore, release_id: str, gemeentecode: str) -> Release:
+    """The release with only the cells one gemeente's factsheet reads: its wijken and
+    wijkgroepen, every gemeente cell (names of region members), the regions and the nation.
+
+    A national release holds some 50,000 cells, of which a factsheet reads a few thousand;
+    validating all of them is most of a ``kluis factsheet`` process. The factsheet rendered from
+    this release is the same as from the whole one (``tests/unit/test_trends.py``). Wijk and
+    wijkgroep cells are found by their ``parent_code``, which every release cell of those levels
+    carries (SPEC §5).
+    """
+    row = store.con.execute(
+        "SELECT metadata_json FROM releases WHERE id = ?", (release_id,)
+    ).fetchone()
+    if row is None:
+        return store.get(release_id)  # raises the store's own RELEASE_NOT_FOUND
+    rows: list[dict[str, Any]] = store.query_cells(release_id, parent_code=gemeentecode)
+    rows = [r for r in rows if r["geo_level"] in ("wijk", "wijkgroep")]
+    for level in ("gemeente", "regio", "land"):
+        rows += store.query_cells(release_id, geo_level=level)
+    return Release(**json.loads(row["metadata_json"]), cells=tuple(ReleaseCell(**r) for r in rows))

@@ -19,6 +19,7 @@ from api.factsheet.sentences import trend_sentence
 from api.factsheet.trends import punten
 from disclosure.store import ReleaseStore
 from kansenkluis.domain import GeoLevel
+from kansenkluis.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -169,3 +170,20 @@ def test_the_comparison_page_shows_the_trends_of_its_indicators() -> None:
     )
     assert len(_trend_svgs(page)) == 2
     assert "Ontwikkeling over de schooljaren" in page
+
+
+def test_a_gemeentes_part_of_the_release_renders_the_same_factsheet(tmp_path: Path) -> None:
+    from api.factsheet import load_release
+
+    store = ReleaseStore(tmp_path / "releases.sqlite")
+    full = FIXTURE.heerlen_release()
+    store.save(full)
+    part = load_release(store, full.id, HEERLEN)
+    # Landgraaf's wijk is not read; everything Heerlen's factsheet shows is
+    assert FIXTURE.LANDGRAAF_WIJK[0] not in {c.geo_code for c in part.cells}
+    assert len(part.cells) < len(full.cells)
+    assert render_factsheet(part, HEERLEN, "html") == render_factsheet(full, HEERLEN, "html")
+    with pytest.raises(UserError) as err:
+        load_release(store, "R-none", HEERLEN)
+    assert err.value.code == "RELEASE_NOT_FOUND"
+    store.close()
