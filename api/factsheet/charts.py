@@ -549,7 +549,7 @@ def _trend_panel(x0: float, y0: float, w: float, panel: TrendPaneel) -> list[str
             label_y = y - 8 if rank == 0 else y + 16
             text = format_percentage(v)
             parts.append(
-                _haloed(x - len(text) * 2.9, label_y, text, font_size=10, fill=line.colour)
+                _text(x, label_y, text, text_anchor="middle", font_size=10, fill=line.colour)
             )
         # A year without a published figure: a dash in the line's colour at the top of the plot.
         missing = [line for line in panel.lijnen if line.values[i] is None]

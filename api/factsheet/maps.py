@@ -369,7 +369,9 @@ def _areas_svg(
         fills.append(
             f'<path {attrs} d="{d}" fill="{_fill(map_id, area, classes)}" stroke="{BORDER}" '
             f'stroke-width="{border:g}" stroke-linejoin="round">'
-            f"<title>{escape(area.tekst)}</title></path>"
+            # a tooltip where a pointer can reach it; a printed map does without
+            + (f"<title>{escape(area.tekst)}</title>" if interactive else "")
+            + "</path>"
         )
         if area.groep:
             outlines.append(
