@@ -485,9 +485,11 @@ def factsheet_table(steps: Mapping[str, Any]) -> list[str]:
         f"| national overview, PDF (inner) | {fmt(ov.get('pdf_s'), digits=2)} | - | |",
         "",
         f"The overview draws {_get(ov, 'detail', 'gemeenten_on_map')} gemeenten; its PDF has "
-        f"{_get(ov, 'detail', 'pdf_pages')} pages. Loading the national release "
-        f"({inner.get('cells', '-')} cells) takes {inner.get('load_release_s', '-')} s of each "
-        "factsheet process.",
+        f"{_get(ov, 'detail', 'pdf_pages')} pages and loads the whole release "
+        f"({_get(ov, 'detail', 'load_release_s')} s). A factsheet reads only its gemeente's part "
+        f"of the release ({inner.get('cells', '-')} cells, {inner.get('load_release_s', '-')} s; "
+        "`api.factsheet.load_release`). Wall times count other work on the shared machine too; "
+        "`results.json` has the CPU times.",
     ]
 
 

@@ -497,14 +497,15 @@ def factsheet_step(args: argparse.Namespace) -> None:
     """One gemeente's factsheet in one process: the release, the earlier school years, HTML and
     PDF with maps and trends. ``--plain``: the same release without them (maps switched off
     here, no earlier years), the baseline of the same run."""
-    from api.factsheet import load_history, render, render_factsheet
+    from api.factsheet import load_history, load_release, render, render_factsheet
     from disclosure.store import ReleaseStore
 
     if args.plain:
         render.build_kaart = lambda *a, **k: (render.Markup(), "")  # type: ignore[assignment]
     t0 = time.perf_counter()
     store = ReleaseStore(Path(args.home) / "releases" / "releases.sqlite")
-    release = store.get(args.release)
+    # as kluis factsheet reads it: the gemeente's part of the release
+    release = load_release(store, args.release, args.gemeente)
     t1 = time.perf_counter()
     history = () if args.plain else load_history(store, release, args.gemeente)
     t2 = time.perf_counter()
