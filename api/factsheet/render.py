@@ -3,7 +3,7 @@
 Only release cells are read: published (rounded or noisy) figures, the statuses of withheld
 ones and the pooling map. Nothing here can see a true small count, so nothing here can leak one.
 
-How a gemeente's cells are found (SPEC §5):
+How a gemeente's cells are found (docs/release-format.md):
 - wijk and wijkgroep cells carry the gemeentecode in ``parent_code``; a ``pooled`` wijk names
   its wijkgroep in ``pooled_into`` and that wijkgroep is a cell with that ``geo_code``;
 - for opleidingsmobiliteit the gemeente cell is ``pooled`` into a region pool and the region
@@ -86,7 +86,7 @@ BREAKDOWN_SHORT: dict[str, str] = {
     "onbekend": "ouders onbekend",
 }
 
-#: Who is counted, per indicator, for reference year ``t`` (SPEC §3).
+#: Who is counted, per indicator, for reference year ``t`` (docs/indicators.md).
 COHORT: dict[IndicatorId, str] = {
     IndicatorId.HEROVERWEGING: "Leerlingen in groep 8 in schooljaar {jaar}.",
     IndicatorId.BIJSTELLING: "Leerlingen in groep 8 in schooljaar {jaar} bij wie het "
@@ -123,7 +123,7 @@ DP_NOTE = (
 
 
 def schooljaar_label(t: int) -> str:
-    """2022 -> ``"2022/23"`` (SPEC §2: 2022 means school year 2022/23)."""
+    """2022 -> ``"2022/23"`` (2022 means school year 2022/23, docs/input-tables.md)."""
     return f"{t}/{(t + 1) % 100:02d}"
 
 

@@ -152,7 +152,7 @@ def load_release(store: ReleaseStore, release_id: str, gemeentecode: str) -> Rel
     validating all of them is most of a ``kluis factsheet`` process. The factsheet rendered from
     this release is the same as from the whole one (``tests/unit/test_trends.py``). Wijk and
     wijkgroep cells are found by their ``parent_code``, which every release cell of those levels
-    carries (SPEC §5).
+    carries (docs/release-format.md).
     """
     row = store.con.execute(
         "SELECT metadata_json FROM releases WHERE id = ?", (release_id,)
