@@ -75,6 +75,10 @@ def test_gemeenten_are_listed_per_corop_region() -> None:
     assert {code for _, code in rows} == {
         code for code, g in geo.gemeenten().items() if g.corop_code == "CR39"
     }
+    # on paper the same rows as a list (cheaper to lay out), in the same order
+    printed = re.findall(r"<li><strong>([^<]+)</strong> (GM\d{4}):", zuid.group(0))
+    assert printed == rows
+    assert "<strong>Heerlen</strong> GM0917: 46,7% van 400 leerlingen" in zuid.group(0)
 
 
 def test_region_pools_are_one_area_with_their_figure() -> None:
