@@ -482,14 +482,16 @@ def factsheet_table(steps: Mapping[str, Any]) -> list[str]:
         f"{plain.get('cpu_s', '-')} s | |",
         f"| national overview, HTML (inner) | {fmt(ov.get('html_s'), digits=2)} | - | "
         f"{verdict(_get(ov, 'html_s', 'median'), goal.get('overview_s'))} |",
-        f"| national overview, PDF (inner) | {fmt(ov.get('pdf_s'), digits=2)} | - | |",
+        f"| national overview, PDF (inner) | {fmt(ov.get('pdf_s'), digits=2)} | - | "
+        f"{verdict(_get(ov, 'pdf_s', 'median'), goal.get('overview_s'))} |",
         "",
         f"The overview draws {_get(ov, 'detail', 'gemeenten_on_map')} gemeenten; its PDF has "
         f"{_get(ov, 'detail', 'pdf_pages')} pages and loads the whole release "
         f"({_get(ov, 'detail', 'load_release_s')} s). A factsheet reads only its gemeente's part "
         f"of the release ({inner.get('cells', '-')} cells, {inner.get('load_release_s', '-')} s; "
         "`api.factsheet.load_release`). Wall times count other work on the shared machine too; "
-        "`results.json` has the CPU times.",
+        "`results.json` has the CPU times. This step ran at "
+        f"{f.get('at', '-')} (load average {_get(f, 'html', 'load_avg_1min', 'median')}).",
     ]
 
 
