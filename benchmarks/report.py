@@ -516,6 +516,20 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             *dis,
             "",
         ]
+    cbs = steps.get("cbs")
+    if cbs and "synth_cbs" in cbs:
+        parts += [
+            "### The CBS remote-access layout",
+            "",
+            f"`{cbs['command']}` (national, seed 1): synth {cbs['synth_cbs']['wall_s']:.0f} s, "
+            f"ingest {cbs['ingest_cbs']['wall_s']:.0f} s (the default layout's ingest of the same "
+            f"world: {cbs['ingest_default_layout']['wall_s']:.0f} s); together "
+            f"{cbs['synth_plus_ingest_s']:.0f} s against a goal of 300 s, peak "
+            f"{cbs['peak_rss_mb'] / 1024:.2f} GB against 6 GB; same data fingerprint in both "
+            f"layouts: {'yes' if cbs['same_data_fingerprint'] else 'NO'} (load "
+            f"{cbs['synth_cbs']['load']}).",
+            "",
+        ]
     ut = utility_table(steps)
     if ut:
         parts += ["### What a release shows: wijk figures per indicator (seed 7)", "", *ut, ""]

@@ -60,6 +60,7 @@ STEPS = (
     "agreement",
     "protect",
     "utility",
+    "cbs",
     "run",
     "dp",
     "api",
@@ -502,6 +503,40 @@ class Bench:
                 "peak_rss_mb": round(before.peak_rss_mb, 1),
             },  # fmt: skip
             "goal": {"own_vs_bound": 0.8, "protect_s": 20},
+        }
+
+    def run_cbs(self) -> dict[str, Any]:
+        """The CBS remote-access layout: ``kluis synth --layout cbs`` and ``kluis ingest
+        --layout cbs`` of the bench world, next to the default layout's ingest of the same
+        world (same seed) in the same run; both homes must hold the same data fingerprint."""
+        cbs = self.work / f"{self.scale}-seed1-cbs"
+        if cbs.exists():
+            shutil.rmtree(cbs)
+        log("synth --layout cbs")
+        synth = self.kluis("synth", "--out", str(cbs), "--scale", self.scale, "--seed", "1",
+                           "--layout", "cbs")  # fmt: skip
+        home_cbs = self.fresh_home("cbs-home")
+        # the same keys in both homes, so that the same data give the same fingerprint
+        home_spec = self.copy_home(home_cbs, "cbs-spec-home")
+        log("ingest --layout cbs")
+        ingest_cbs = self.kluis("ingest", str(cbs), "--layout", "cbs", home=home_cbs)
+        log("ingest (default layout) of the same world")
+        ingest_spec = self.kluis("ingest", str(self.ensure_data()), home=home_spec)
+        prints = [self.step("fingerprint", "--home", str(h)).inner for h in (home_cbs, home_spec)]
+        same = prints[0].get("fingerprint") is not None and prints[0] == prints[1]
+        shutil.rmtree(cbs)
+        for home in (home_cbs, home_spec):
+            shutil.rmtree(home)
+        total = synth.wall_s + ingest_cbs.wall_s
+        return {
+            "command": "kluis synth --layout cbs; kluis ingest DIR --layout cbs",
+            "synth_cbs": _fig(synth),
+            "ingest_cbs": _fig(ingest_cbs),
+            "ingest_default_layout": _fig(ingest_spec),
+            "synth_plus_ingest_s": round(total, 1),
+            "peak_rss_mb": round(max(synth.peak_rss_mb, ingest_cbs.peak_rss_mb), 1),
+            "same_data_fingerprint": same,
+            "goal": {"wall_s": 300, "peak_rss_mb": 6 * 1024},
         }
 
     def run_run(self) -> dict[str, Any]:

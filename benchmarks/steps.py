@@ -152,6 +152,15 @@ def engine_sealed(args: argparse.Namespace) -> None:
     )
 
 
+def fingerprint(args: argparse.Namespace) -> None:
+    """The data fingerprint of a home's current sealed dataset (no data leave the child)."""
+    from kansenkluis import pipeline
+    from kansenkluis.config import Settings
+
+    store = pipeline.sealed_store(Settings(home=Path(args.home)))
+    write_inner({"fingerprint": store.current_fingerprint()})
+
+
 # --- the reference engine ---
 
 
@@ -580,6 +589,10 @@ def main() -> None:
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--save-agg")
     p.set_defaults(fn=engine_sealed)
+
+    p = sub.add_parser("fingerprint")
+    p.add_argument("--home", required=True)
+    p.set_defaults(fn=fingerprint)
 
     p = sub.add_parser("reference")
     p.add_argument("--data", required=True)
