@@ -35,11 +35,12 @@ withholding only relaxes) settle many targets without a solve.
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -584,7 +585,6 @@ class Auditor:
         own = np.unique(b.position[num.atoms])
         if len(own) != 1 or own[0] < 0:
             return False
-        width = t.families[b.family].width
         p = int(own[0])
         x0 = self._truth(block)
         v = float(num.value)
@@ -592,9 +592,11 @@ class Auditor:
         for need, sign in ((target.hi_req - v, 1.0), (v - target.lo_req, -1.0)):
             d = math.ceil(need - _EPS)
             if d > 0:
-                kept |= self._swap_side(
-                    block, lp, x0, p * width, num.offsets, d, sign, width
-                ) or self._rectangle_side(block, lp, x0, p, num.offsets, d, sign)
+                kept |= self._keep_first_fitting(
+                    block, lp, self._swap_moves(block, x0, p, num.offsets, d, sign)
+                ) or self._keep_first_fitting(
+                    block, lp, self._rectangle_moves(block, x0, p, num.offsets, d, sign)
+                )
             elif (block, len(x0)) not in self._truth_kept:
                 # the truth itself reaches this side (and fits every status): keep it too
                 self._truth_kept.add((block, len(x0)))
@@ -602,30 +604,51 @@ class Auditor:
                 kept = True
         return kept
 
-    def _rectangle_side(
-        self,
-        block: int,
-        lp: BlockLP,
-        x0: np.ndarray,
-        p: int,
-        offsets: np.ndarray,
-        d: int,
-        sign: float,
-    ) -> bool:
-        """Like ``_swap_side`` with every unit's total kept: ``d`` more (fewer) of category o
+    def _keep_first_fitting(self, block: int, lp: BlockLP, points: Iterable[np.ndarray]) -> bool:
+        """Keep the first of ``points`` that fits every row of the block; at most a few tries."""
+        for x in itertools.islice(points, _SWAP_TRIES):
+            if lp.contains(x):
+                self._keep_point(block, x)
+                return True
+        return False
+
+    def _swap_moves(
+        self, block: int, x0: np.ndarray, p: int, offsets: np.ndarray, d: int, sign: float
+    ) -> Iterator[np.ndarray]:
+        """Points with ``d`` more (sign 1) or fewer (-1) of one category in unit ``p``, taken
+        from (given to) one other unit."""
+        b = self.table.blocks[block]
+        width = self.table.families[b.family].width
+        for o in offsets.tolist():
+            mine = p * width + o
+            if sign < 0 and x0[mine] < d:
+                continue
+            others = np.arange(b.n_positions) * width + o
+            others = others[others != mine]
+            if sign > 0:
+                others = others[x0[others] >= d]
+                others = others[np.argsort(-x0[others], kind="stable")]
+            for other in others[:3].tolist():
+                x = x0.copy()
+                x[mine] += sign * d
+                x[other] -= sign * d
+                yield x
+
+    def _rectangle_moves(
+        self, block: int, x0: np.ndarray, p: int, offsets: np.ndarray, d: int, sign: float
+    ) -> Iterator[np.ndarray]:
+        """Like ``_swap_moves`` with every unit's total kept: ``d`` more (fewer) of category o
         in unit ``p`` and as many fewer (more) of another category c of the same breakdown,
         the reverse spread over other units that can give it. Every sum over a whole breakdown
         and every sum over the gemeente stays as it is; a rare outcome (2 opstromers in a
         wijk) is moved together from several units."""
-        t = self.table
-        b = t.blocks[block]
-        fam = t.families[b.family]
+        b = self.table.blocks[block]
+        fam = self.table.families[b.family]
         nc, width = len(fam.categories), fam.width
         own = set(offsets.tolist())
         others = np.array([q for q in range(b.n_positions) if q != p], dtype=np.int64)
         if not len(others):
-            return False
-        tries = 0
+            return
         for o in offsets.tolist():
             group = range((o // nc) * nc, (o // nc + 1) * nc)
             for c in (c for c in group if c not in own):
@@ -648,51 +671,8 @@ class Auditor:
                     left -= g
                     if not left:
                         break
-                if left:
-                    continue
-                if lp.contains(x):
-                    self._keep_point(block, x)
-                    return True
-                tries += 1
-                if tries >= _SWAP_TRIES:
-                    return False
-        return False
-
-    def _swap_side(
-        self,
-        block: int,
-        lp: BlockLP,
-        x0: np.ndarray,
-        start: int,
-        offsets: np.ndarray,
-        d: int,
-        sign: float,
-        width: int,
-    ) -> bool:
-        """One point with ``d`` more (sign 1) or fewer (-1) in the unit at column ``start``,
-        taken from (given to) another unit; at most a few tries."""
-        n_positions = self.table.blocks[block].n_positions
-        tries = 0
-        for o in offsets.tolist():
-            mine = start + o
-            if sign < 0 and x0[mine] < d:
-                continue
-            others = np.arange(n_positions) * width + o
-            others = others[others != mine]
-            if sign > 0:
-                others = others[x0[others] >= d]
-                others = others[np.argsort(-x0[others], kind="stable")]
-            for other in others[:3].tolist():
-                x = x0.copy()
-                x[mine] += sign * d
-                x[other] -= sign * d
-                if lp.contains(x):
-                    self._keep_point(block, x)
-                    return True
-                tries += 1
-                if tries >= _SWAP_TRIES:
-                    return False
-        return False
+                if not left:
+                    yield x
 
     def _point_matrix(self, block: int) -> np.ndarray | None:
         pts = self.points.get(block)

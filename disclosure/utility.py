@@ -22,6 +22,7 @@ would pass the primary rules on their own) for synthetic data.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,45 +53,45 @@ def release_utility(cells: Iterable[ReleaseCell]) -> dict[str, dict[str, int | N
         for c in cells
         if c.geo_level is GeoLevel.WIJKGROEP and c.status is CellStatus.PUBLISHED
     }
-    out: dict[str, dict[str, int | None]] = {}
-    shown: dict[str, int] = {}
+    counts: dict[str, Counter[str]] = {}
+    shown: Counter[str] = Counter()
     land: dict[str, int | None] = {}
     for c in cells:
         key = f"{c.indicator}/{c.breakdown}"
-        row = out.setdefault(key, dict.fromkeys(FIELDS[:-1], 0))
+        row = counts.setdefault(key, Counter())
         published = c.status is CellStatus.PUBLISHED
         if c.geo_level is GeoLevel.WIJK:
-            row["wijken"] = int(row["wijken"] or 0) + 1
+            row["wijken"] += 1
             if published:
-                field = "wijken_own"
+                row["wijken_own"] += 1
             elif c.status is CellStatus.POOLED and (
                 (c.indicator, c.breakdown, c.pooled_into) in published_groups
             ):
-                field = "wijken_via_wijkgroep"
+                row["wijken_via_wijkgroep"] += 1
             else:
-                field = "wijken_withheld"
-            row[field] = int(row[field] or 0) + 1
+                row["wijken_withheld"] += 1
         elif c.geo_level is GeoLevel.GEMEENTE and c.status is not CellStatus.POOLED:
-            row["gemeenten"] = int(row["gemeenten"] or 0) + 1
+            row["gemeenten"] += 1
             if c.status is CellStatus.SUPPRESSED_PRIMARY:
-                row["gemeenten_withheld_primary"] = int(row["gemeenten_withheld_primary"] or 0) + 1
+                row["gemeenten_withheld_primary"] += 1
             elif c.status is CellStatus.SUPPRESSED_SECONDARY:
-                field = "gemeenten_withheld_secondary"
-                row[field] = int(row[field] or 0) + 1
+                row["gemeenten_withheld_secondary"] += 1
         elif c.geo_level is GeoLevel.REGIO:
-            row["regios"] = int(row["regios"] or 0) + 1
+            row["regios"] += 1
             if not published:
-                row["regios_withheld"] = int(row["regios_withheld"] or 0) + 1
+                row["regios_withheld"] += 1
         elif c.geo_level is GeoLevel.LAND:
             land[key] = c.denominator if published else None
         if published and c.geo_level in (GeoLevel.WIJK, GeoLevel.WIJKGROEP):
-            shown[key] = shown.get(key, 0) + int(c.denominator or 0)
-    for key, row in out.items():
+            shown[key] += int(c.denominator or 0)
+    out: dict[str, dict[str, int | None]] = {}
+    for key, row in counts.items():
         total = land.get(key)
-        has_wijken = bool(row["wijken"])
-        row["pupils_outside_wijk_figures"] = (
-            max(0, total - shown.get(key, 0)) if total is not None and has_wijken else None
+        values: dict[str, int | None] = {f: row[f] for f in FIELDS[:-1]}
+        values["pupils_outside_wijk_figures"] = (
+            max(0, total - shown[key]) if total is not None and row["wijken"] else None
         )
+        out[key] = values
     return out
 
 
