@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import html
-import importlib.util
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+import test_factsheet as FIXTURE  # the factsheet tests' release fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,20 +20,9 @@ from api.factsheet import geo, maps, render_comparison, render_factsheet
 from api.factsheet.charts import _luminance
 from kansenkluis.config import GEO_ATTRIBUTION, geo_dir
 
-REPO = Path(__file__).resolve().parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _fixture():  # type: ignore[no-untyped-def]
-    path = REPO / "tests" / "unit" / "test_factsheet.py"
-    spec = importlib.util.spec_from_file_location("factsheet_fixture_maps", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FIXTURE = _fixture()
 HEERLEN = FIXTURE.HEERLEN
 
 

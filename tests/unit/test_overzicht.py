@@ -10,31 +10,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import importlib.util
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+import test_factsheet as FIXTURE  # the factsheet tests' release fixture
 
 from api.factsheet import factsheet_csp, geo, maps, render_overview
 from kansenkluis.config import GEO_ATTRIBUTION
 from kansenkluis.errors import UserError
 
-REPO = Path(__file__).resolve().parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def _fixture():  # type: ignore[no-untyped-def]
-    path = REPO / "tests" / "unit" / "test_factsheet.py"
-    spec = importlib.util.spec_from_file_location("factsheet_fixture_overzicht", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FIXTURE = _fixture()
 
 
 def _page(indicator: str, visible=None, breakdown=None) -> str:  # type: ignore[no-untyped-def]

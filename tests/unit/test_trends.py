@@ -7,12 +7,12 @@ lower and Heerlen's heroverweging withheld.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import test_factsheet as FIXTURE  # the factsheet tests' release fixture
 
 from api.factsheet import jaar_of_release, load_history, render_comparison, render_factsheet
 from api.factsheet.sentences import trend_sentence
@@ -21,19 +21,6 @@ from disclosure.store import ReleaseStore
 from kansenkluis.domain import GeoLevel
 from kansenkluis.errors import UserError
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _fixture():  # type: ignore[no-untyped-def]
-    path = REPO / "tests" / "unit" / "test_factsheet.py"
-    spec = importlib.util.spec_from_file_location("factsheet_fixture_trends", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FIXTURE = _fixture()
 HEERLEN = FIXTURE.HEERLEN
 JAREN = ("2020/21", "2021/22", "2022/23")
 
