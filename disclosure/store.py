@@ -196,6 +196,12 @@ class ReleaseStore:
     def close(self) -> None:
         self.con.close()
 
+    def __enter__(self) -> ReleaseStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the whole store to ``target`` (must not exist yet)."""
         if target.exists():
