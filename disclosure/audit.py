@@ -232,6 +232,9 @@ class Auditor:
             for b in bounds:
                 if b.part == part:
                     lo, hi = max(lo, b.lo), min(hi, b.hi)
+        if everything_withheld and self.policy.secondary.cap_by_published_parent and not t.noisy:
+            # what one published count of a larger unit says on its own stays said
+            hi = min(hi, t.published_cap(n, base)[0])
         if not lo - _EPS <= num.value <= hi + _EPS:
             if not t.noisy:
                 raise InternalError(
@@ -913,9 +916,11 @@ class Auditor:
         self, target: Target, *, prior_figures: bool = True
     ) -> tuple[float, float]:
         """What is left if every cell still published vanished without a trace: the statuses
-        already decided, the pooling map and earlier releases. No choice of complements can
-        do better than this. ``prior_figures=False``: earlier releases' published figures
-        vanish too (their statuses and pooling maps stay)."""
+        already decided, the pooling map and earlier releases, and (under
+        ``secondary.cap_by_published_parent``) each count's bound from one published count of a
+        larger unit containing it. No choice of complements at this unit's level can do better
+        than this. ``prior_figures=False``: earlier releases' published figures vanish too
+        (their statuses and pooling maps stay)."""
         t = self.table
         block = self.block_of_number(target.number)
         key = (block, prior_figures)

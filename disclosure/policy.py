@@ -82,6 +82,11 @@ class SecondaryPolicy(_Section):
 
     protection_min: float = Field(default=3.0, ge=0)
     protection_share: float = Field(default=0.15, ge=0, le=1)
+    #: ask a withheld count to reach no higher than one published count of a larger unit
+    #: containing it allows on its own (a gemeente shown as 0 says "at most 2" of each of its
+    #: wijken; that figure passed the primary rules). false: protect up to v + p regardless,
+    #: which withholds such gemeente figures as complements (docs/disclosure.md)
+    cap_by_published_parent: bool = True
     cost: CostPolicy = CostPolicy()
 
 

@@ -192,6 +192,9 @@ def suppress(
             auditor.make_joint(it.family)
     parents = parent_of(table)
     relaxed: dict[int, tuple[float, float]] = {}
+    #: number -> its family, for allowances that lean on a published larger unit's figure
+    cap_relaxed: dict[int, int] = {}
+    cap_parent = policy.secondary.cap_by_published_parent and not table.noisy
     refined: set[int] = set()  # families whose rest-of-country ranges were computed exactly
     results: dict[int, Check] = {}  # number -> its latest check (a pass stays a pass)
     pending: set[int] = set()
@@ -247,6 +250,22 @@ def suppress(
                         if lo > allowed[0] + 1e-6 or hi < allowed[1] - 1e-6:
                             raise _would_narrow(table.schooljaar)
                     relaxed[n] = allowed
+                    progress = True
+                    stats.relaxed_to_status += 1
+                    continue
+            if cap_parent and not check.inherent:
+                # What one published figure of a larger unit says about this count, together
+                # with the statuses, stays said whatever is withheld beside it: ask no more.
+                tg = check.target
+                lo, hi = auditor.inherent_interval(tg)
+                if lo > tg.lo_req + 1e-6 or hi < tg.hi_req - 1e-6:
+                    allowed = (max(tg.lo_req, lo), min(tg.hi_req, hi))
+                    if table.prior_rows:
+                        allowed = auditor.cross_release_allowance(tg)
+                        if lo > allowed[0] + 1e-6 or hi < allowed[1] - 1e-6:
+                            raise _would_narrow(table.schooljaar)
+                    relaxed[n] = allowed
+                    cap_relaxed[n] = table.numbers[n].family
                     progress = True
                     stats.relaxed_to_status += 1
                     continue
@@ -308,7 +327,16 @@ def suppress(
                 auditor.make_joint(fam)
                 pending |= {n for x in table.items if x.family == fam for n in x.numbers}
         auditor.invalidate_items(changed)
-        pending |= _numbers_of(table, changed)
+        changed_numbers = _numbers_of(table, changed)
+        pending |= changed_numbers
+        # a count whose reach a now withheld figure capped must reach further
+        pending |= {t.number for t in current.values() if t.capped_by in changed_numbers}
+        families = {table.items[i].family for i in changed}
+        for m in [m for m, fam in cap_relaxed.items() if fam in families]:
+            # its allowance leaned on figures of its family that may now be withheld
+            del cap_relaxed[m]
+            relaxed.pop(m, None)
+            pending.add(m)
         for n in pending:
             results.pop(n, None)
     final = _with_relaxed(targets_of(table, policy, cell_rule), relaxed)

@@ -22,6 +22,7 @@ from kansenkluis.domain import CellStatus, GeoLevel, Rule
 
 from .policy import Policy
 from .primary import inherent_range
+from .rounding import rounding_interval
 
 INF = math.inf
 
@@ -205,6 +206,7 @@ class Table:
     noisy: bool = False
     #: number -> [(cell, "num" | "den")]
     exposures: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    _parent: dict[int, int] | None = field(default=None, repr=False)
     _land: dict[int, list[int]] = field(default_factory=dict, repr=False)
     _atom_block: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -273,6 +275,60 @@ class Table:
     def is_published(self, n: int) -> bool:
         return any(self.cells[c].status is CellStatus.PUBLISHED for c, _ in self.exposures[n])
 
+    def ancestors(self, item: int) -> list[int]:
+        """The items whose pupils strictly contain ``item``'s: its pool (for a pooled wijk),
+        the gemeente, region pool and land above it, the ``totaal`` over its breakdowns."""
+        if self._parent is None:
+            self._parent = {}
+            for parent, children in self.relations:
+                for c in children:
+                    self._parent.setdefault(c, parent)
+        out: list[int] = []
+        seen = {item}
+        while True:
+            it = self.items[item]
+            nxt = it.pool if it.phantom and it.pool >= 0 else self._parent.get(item, -1)
+            if nxt < 0 or nxt in seen:
+                return out
+            out.append(nxt)
+            seen.add(nxt)
+            item = nxt
+
+    def published_cap(self, n: int, base: int) -> tuple[float, int]:
+        """The lowest upper bound that one published count of a larger unit (more units, or
+        more breakdowns) containing number ``n`` gives on its own, and that count
+        (``(INF, -1)``: none).
+
+        Counts are non-negative, so a published sum over a superset bounds every part of it.
+        """
+        num = self.numbers[n]
+        unit = self.unit_of_atom[num.family]
+        n_cat = len(self.families[num.family].categories)
+        units = set(unit[num.atoms].tolist())
+        breakdowns = set((num.offsets // n_cat).tolist())
+        best, source = INF, -1
+        for anc in self.ancestors(num.item):
+            for m in self.items[anc].numbers:
+                other = self.numbers[m]
+                if other.family != num.family or not self.is_published(m):
+                    continue
+                if not (
+                    np.isin(num.offsets, other.offsets).all()
+                    and np.isin(num.atoms, other.atoms).all()
+                ):
+                    continue
+                # strictly larger in what the audit can tell apart: a pooled wijk shares its
+                # wijkgroep's columns, so the wijkgroep's figure is its own, not a larger one
+                if not (
+                    set(unit[other.atoms].tolist()) > units
+                    or set((other.offsets // n_cat).tolist()) > breakdowns
+                ):
+                    continue
+                hi = rounding_interval(max(other.shown, 0), base)[1]
+                if hi < best:
+                    best, source = hi, m
+        return best, source
+
 
 @dataclass
 class Target:
@@ -282,6 +338,8 @@ class Target:
     hi_req: float
     #: withheld cells that show this number, with the part it is of each
     owners: list[tuple[int, str]]
+    #: the published count of a larger unit whose bound capped ``hi_req`` (-1: none)
+    capped_by: int = -1
 
 
 @dataclass
@@ -306,6 +364,12 @@ def targets_of(
 
     Suppressed cells always; a pooled wijk (or gemeente) only where it would have failed the
     primary rules on its own (``cell_rule`` holds the rule of every cell on its exact counts).
+
+    The reach asked of a count is [v - p, v + p], narrowed by what its cells' statuses say on
+    their own (``inherent_range``) and, under ``secondary.cap_by_published_parent``, above by
+    what one published count of a larger unit containing it says on its own (a gemeente shown
+    as 0 says each of its wijken has at most 2): that figure passed the primary rules, and what
+    it says about every part of its population no suppression of the parts can hide.
     """
     if numbers is None:
         cells: Iterable[int] = range(len(table.cells))
@@ -322,6 +386,7 @@ def targets_of(
         # withheld every cell showing a count its status would give away
         wanted.update(n for n in (c.num, c.den) if not table.is_published(n))
     out = []
+    cap_parent = policy.secondary.cap_by_published_parent and not table.noisy
     for n in sorted(wanted):
         owners = [
             (ci, part)
@@ -334,5 +399,10 @@ def targets_of(
         for ci, part in owners:
             ilo, ihi = inherent_range(table.cells[ci].status, part, policy)  # type: ignore[arg-type]
             lo_req, hi_req = max(lo_req, min(ilo, v)), min(hi_req, max(ihi, v))
-        out.append(Target(n, v, lo_req, hi_req, owners))
+        capped_by = -1
+        if cap_parent:
+            cap, source = table.published_cap(n, policy.rounding.base)
+            if cap < hi_req:
+                hi_req, capped_by = max(cap, v), source
+        out.append(Target(n, v, lo_req, hi_req, owners, capped_by))
     return out

@@ -100,6 +100,9 @@ class PublicPolicy:
     wijk_criteria: tuple[str, ...] = ()
     #: a wijkgroep (two or more wijken) stays small while a criterion is below this
     wijkgroep_min: int | None = None
+    #: what one published count of a larger unit says about each count inside it is accepted
+    #: (the audit asks no withheld count to reach beyond it)
+    cap_by_published_parent: bool = False
 
     @property
     def half_width(self) -> int:
@@ -133,6 +136,7 @@ class PublicPolicy:
             wijk_min=get("pooling.wijk_min", None),
             wijk_criteria=tuple(get("pooling.wijk_criteria", ())),
             wijkgroep_min=get("pooling.wijkgroep_min", None),
+            cap_by_published_parent=bool(get("secondary.cap_by_published_parent", False)),
         )
 
 
@@ -339,6 +343,10 @@ class _BlockModel:
     #: per withheld cell: the alternatives its status allows (each a list of extra bounds);
     #: the cell's own values lie in the union of the alternatives' LP intervals
     cases: dict[tuple[int, CellKey], list[_Case]] = field(default_factory=dict)
+    #: (release, sum, highest value) of every published count, and every sum a cell shows:
+    #: for the caps that one published figure of a larger unit puts on the counts inside it
+    figures: list[tuple[int, frozenset[int], float]] = field(default_factory=list)
+    cell_sums: set[frozenset[int]] = field(default_factory=set)
 
     def bound(self, expr: frozenset[int], interval: Interval, source: str) -> None:
         old = self.bounds.get(expr, Interval(0.0, math.inf))
@@ -390,6 +398,8 @@ class Attacker:
                 self._read(ri, release, cell)
             if self.use_pooling:
                 self._read_pooling(ri, release)
+        if not self.numbers and self.releases:
+            self._cap_by_larger_units(len(self.releases) - 1)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -471,6 +481,10 @@ class Attacker:
         model = self._block(block)
         rest = den - num  # denominator minus numerator: also a plain sum of unknowns
         where = f"release {ri} {cell.key}"
+        model.cell_sums.update((num, den))
+        if cell.status == PUBLISHED and cell.numerator is not None and cell.denominator is not None:
+            h = policy.half_width
+            model.figures += [(ri, num, cell.numerator + h), (ri, den, cell.denominator + h)]
         k = policy.complement_k
         m, g = policy.min_cell, policy.group_min
         if cell.status == PUBLISHED:
@@ -629,6 +643,29 @@ class Attacker:
         cats, wks = list(categories), list(wijken)
         return frozenset(index[(b, c, w)] for b in breakdowns for c in cats for w in wks)
 
+    def _cap_by_larger_units(self, ri: int) -> None:
+        """The status-only attacker still knows what one published count of a larger unit
+        (more wijken, or more breakdowns) of release ``ri`` says about each count inside it:
+        at most that count's highest value. The release's policy accepts that as said
+        (``secondary.cap_by_published_parent``), since no suppression of the parts hides it."""
+        if not self.releases[ri].policy.cap_by_published_parent:
+            return
+        for model in self.blocks.values():
+
+            def span(expr: frozenset[int], model: _BlockModel = model) -> tuple[set, set]:
+                return {model.variables[i][4] for i in expr}, {model.variables[i][2] for i in expr}
+
+            sources = [(expr, hi, span(expr)) for r, expr, hi in model.figures if r == ri]
+            for expr in model.cell_sums:
+                wijken, breakdowns = span(expr)
+                caps = [
+                    hi
+                    for s, hi, (s_wijken, s_breakdowns) in sources
+                    if expr < s and (s_wijken > wijken or s_breakdowns > breakdowns)
+                ]
+                if caps:
+                    model.bound(expr, Interval(0.0, min(caps)), "a larger unit's figure")
+
     # -- targets and truth ------------------------------------------------------------------
 
     def targets(self) -> list[Target]:
@@ -637,6 +674,11 @@ class Attacker:
             for block, model in sorted(self.blocks.items())
             for expr, cells in model.targets.items()
         ]
+
+    def unknowns(self, block: Block, expr: frozenset[int]) -> frozenset[tuple[Any, ...]]:
+        """A sum as the set of unknowns it adds up, whatever block holds it."""
+        variables = self.blocks[block].variables
+        return frozenset(variables[i] for i in expr)
 
     def true_value(self, block: Block, expr: frozenset[int], truth: Truth) -> int:
         variables = self.blocks[block].variables
@@ -1017,10 +1059,11 @@ def attack_releases(
         if not raw:
             continue
         blind = Attacker(seen, geography, use_status=True, numbers=False)
-        inherent = blind.joint_lp(only={(f.target.block, f.target.expr) for f in raw})
-        by_sum = {(t.block, t.expr): iv for t, iv in inherent.items()}
+        # the blind attacker reads the pooling map, which can join breakdowns into one block:
+        # match sums by their unknowns, not by block and column numbers
+        by_sum = {blind.unknowns(t.block, t.expr): iv for t, iv in blind.joint_lp().items()}
         for f in raw:
-            cap = by_sum[(f.target.block, f.target.expr)]
+            cap = by_sum[attacker.unknowns(f.target.block, f.target.expr)]
             if is_disclosed(f.true_value, f.interval, cap):
                 out.append(Finding(f.attack, f.target, f.true_value, f.interval, f.margin, cap))
     return [], out

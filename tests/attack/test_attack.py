@@ -375,6 +375,64 @@ def test_a_withheld_bijstelling_next_to_heroverweging_resists(
     assert_resists(world, [release], use_status=True)
 
 
+# --- a gemeente figure that says little of every wijk in it ---------------------------------
+
+
+def tiny_gemeente_count_world() -> World:
+    """One gemeente of three wijken with 25, 30 and 12 vmbo pupils in the transition
+    population, 0, 1 and 0 of them opstromers: the gemeente's 1 of 67 is shown as 0 (so "at
+    most 2"), and the wijk of 12 (0%, below the group minimum) is withheld."""
+    geography = make_geography([3])
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for wijk, (opstroom, overig) in zip(
+        sorted(geography.wijken), [(0, 25), (1, 29), (0, 12)], strict=True
+    ):
+        counts[("transitie", "vmbo", "opstroom", wijk)] = opstroom
+        counts[("transitie", "vmbo", "overig", wijk)] = overig
+    return make_world(geography, counts)
+
+
+def _strict_policy() -> Any:
+    policy = load_policy(None)
+    secondary = policy.secondary.model_copy(update={"cap_by_published_parent": False})
+    return policy.model_copy(update={"secondary": secondary})
+
+
+def test_a_gemeente_shown_as_0_stays_published_and_says_no_more_than_at_most_2() -> None:
+    # The withheld wijk's 0 opstromers cannot be hidden above 2 by any suppression of wijken:
+    # the gemeente's own figure says so of every wijk in it. Under the default policy that
+    # figure stays (the audit asks no more than it allows); the attacker, who gets the same
+    # allowance, finds nothing, and reads the withheld count as exactly that: 0 to 2.
+    world = tiny_gemeente_count_world()
+    small = sorted(world.geography.wijken)[2]
+    draft = protect(world.agg, load_policy(None))
+    assert _cell(draft, "opstroom", "GM0001").status.value == "published"
+    assert _cell(draft, "opstroom", small).status.value == "suppressed_primary"
+    release = PublishedRelease.from_draft(draft)
+    assert_resists(world, [release], use_status=False)
+    assert_resists(world, [release], use_status=True)
+    attacker = Attacker([release], world.geography, use_status=True)
+    (interval,) = [
+        iv
+        for key, iv in _by_cell(attacker.joint_lp()).items()
+        if key == (("opstroom", "vmbo", world.agg.schooljaar, "wijk", small), "numerator")
+    ]
+    assert (interval.low, interval.high) == (0, 2)
+    # without the allowance the same reading is a finding: the strict rule asks for 0..3
+    strict = findings({t: iv for t, iv in attacker.joint_lp().items()}, attacker, world.truth, "lp")
+    assert found(strict, "opstroom", small, "numerator")
+
+
+def test_without_the_allowance_the_gemeente_figure_is_withheld_instead() -> None:
+    world = tiny_gemeente_count_world()
+    draft = protect(world.agg, _strict_policy())
+    assert _cell(draft, "opstroom", "GM0001").status.value != "published"
+    release = PublishedRelease.from_draft(draft)
+    assert release.policy.cap_by_published_parent is False
+    assert_resists(world, [release], use_status=False)
+    assert_resists(world, [release], use_status=True)
+
+
 def stricter_policy() -> Any:
     """The default policy with a higher minimum cell (and so a different suppression pattern)."""
     policy = load_policy(None)

@@ -52,6 +52,16 @@ def test_stricter_policy_loads_without_flag(tmp_path: Path) -> None:
     assert weakened_knobs(policy) == []
 
 
+def test_switching_off_the_larger_unit_cap_is_stricter(tmp_path: Path) -> None:
+    assert Policy().secondary.cap_by_published_parent is True
+    text = _default_text().replace(
+        "cap_by_published_parent = true", "cap_by_published_parent = false"
+    )
+    policy = load_policy(_write(tmp_path, text))
+    assert policy.secondary.cap_by_published_parent is False
+    assert weakened_knobs(policy) == []
+
+
 def test_utility_knobs_are_no_safety_knobs(tmp_path: Path) -> None:
     # The cost model and the wijkgroep minimum steer what is withheld, not how safe it is (the
     # audit proves every release): changing them needs no flag, and they are named as read.
