@@ -94,7 +94,7 @@ def run_demo(
     for code in gemeenten:
         history = load_history(store, latest, code)
         for fmt in ("html", "pdf"):
-            sheet = render_factsheet(latest, code, fmt, history)  # type: ignore[arg-type]
+            sheet = render_factsheet(latest, code, fmt, history)
             (sheets / f"{code}.{fmt}").write_bytes(sheet)
     overview = out_dir / "overzicht"
     overview.mkdir()

@@ -8,7 +8,7 @@ import numpy as np
 import pyreadstat
 import pytest
 
-from kansenkluis.savfile import write_sav
+from kansenkluis.synth.savfile import write_sav
 
 
 def test_text_numbers_long_names_and_labels_read_back(tmp_path: Path) -> None:

@@ -97,10 +97,10 @@ def write_sav(
             raise ValueError(f"value labels need a numeric or short text column ({name})")
         out += struct.pack("<ii", 3, len(value_labels))
         for value, label in value_labels.items():
-            raw = struct.pack("<d", float(value)) if width == 0 else value.encode().ljust(8)[:8]
-            text = label.encode()[:255]
-            size = (1 + len(text) + 7) // 8 * 8
-            out += raw + bytes([len(text)]) + text.ljust(size - 1)
+            key = struct.pack("<d", float(value)) if width == 0 else value.encode().ljust(8)[:8]
+            shown = label.encode()[:255]
+            size = (1 + len(shown) + 7) // 8 * 8
+            out += key + bytes([len(shown)]) + shown.ljust(size - 1)
         out += struct.pack("<iii", 4, 1, index[name])
     out += struct.pack("<iiii", 7, 3, 4, 8) + struct.pack("<8i", 1, 0, 0, -1, 1, 1, 2, 65001)
     long_names = "\t".join(f"{s}={name}" for s, name in zip(short, names, strict=True)).encode()
@@ -120,8 +120,8 @@ def write_sav(
                 if width == 0:
                     block[:, offset : offset + 8] = part.view(np.uint8).reshape(-1, 8)
                 else:
-                    raw = np.frombuffer(part.tobytes(), np.uint8).reshape(-1, part.dtype.itemsize)
-                    raw = np.where(raw == 0, 32, raw).astype(np.uint8)
-                    block[:, offset : offset + raw.shape[1]] = raw
+                    cells = np.frombuffer(part.tobytes(), np.uint8).reshape(-1, part.dtype.itemsize)
+                    cells = np.where(cells == 0, 32, cells).astype(np.uint8)
+                    block[:, offset : offset + cells.shape[1]] = cells
                 offset += seg * 8
             f.write(block.tobytes())

@@ -1,7 +1,7 @@
 """The synthetic world as CBS remote-access files (``kluis synth --layout cbs``).
 
-``synth.generate`` simulates the world and builds the input tables; this module writes the
-same world the way CBS delivers it (``docs/cbs-layout.md``): SPSS ``.sav`` files with CBS
+``kansenkluis.synth.generate`` simulates the world and builds the input tables; this module
+writes the same world the way CBS delivers it (``docs/cbs-layout.md``): SPSS ``.sav`` files with CBS
 variable names, CBS codes with value labels, version suffixes, one file per school year, and the
 quirks of the real files. It deliberately does not read the ingest mapping
 (``kansenkluis/data/cbs-layout.toml``): the codes here are written from CBS's code lists, so a
@@ -26,7 +26,8 @@ import pandas as pd
 import pyarrow as pa
 
 from kansenkluis.domain import ADVICE_CODES, OPLEIDINGSNIVEAUS
-from kansenkluis.savfile import write_sav
+from kansenkluis.synth.columns import rin_digits
+from kansenkluis.synth.savfile import write_sav
 
 GEOGRAPHY_YEAR = 2025
 PERSON_YEAR = 2023  # GBAPERSOONTAB, KINDOUDERTAB and GBAADRESOBJECTBUS of this year
@@ -101,9 +102,7 @@ def _numbers(keys: pa.ChunkedArray) -> np.ndarray:
 
 def _keys(numbers: np.ndarray) -> np.ndarray:
     """Numbers back as nine-digit RINPERSOON keys with leading zeros (fixed-width bytes)."""
-    from kansenkluis.synth import _rin_digits
-
-    return _rin_digits(numbers).view("S9").ravel()
+    return rin_digits(numbers).view("S9").ravel()
 
 
 def _ymd(days: np.ndarray) -> np.ndarray:
@@ -173,11 +172,13 @@ class _Writer:
 
     def _catalogue(self) -> None:
         """OPLNR numbers per class and the reference lists OPLEIDINGSNRREF and CTOREF."""
-        oplnr, cto, soort = [], [], []
+        oplnr: list[str] = []
+        cto: list[str] = []
+        soort: list[str] = []
         cto_rows: list[tuple[str, str]] = []
         self.vo_oplnr: dict[str, tuple[str, ...]] = {}
         for i, cls in enumerate(ADVICE_CODES):
-            nums = (str(1000 + 10 * i), str(1001 + 10 * i))
+            nums: tuple[str, ...] = (str(1000 + 10 * i), str(1001 + 10 * i))
             self.vo_oplnr[cls] = nums
             oplnr += nums
             cto += ["", ""]
