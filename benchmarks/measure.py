@@ -104,9 +104,9 @@ def run_child(
     )
 
 
-def step_argv(step: str, *args: str) -> list[str]:
-    """argv of ``benchmarks/steps.py STEP ARGS`` in this interpreter."""
-    return [PYTHON, str(HERE / "steps.py"), step, *args]
+def child_argv(name: str, *args: str) -> list[str]:
+    """argv of ``benchmarks/child.py NAME ARGS`` in this interpreter."""
+    return [PYTHON, str(HERE / "child.py"), name, *args]
 
 
 def spread(values: Sequence[float]) -> dict[str, float | int]:

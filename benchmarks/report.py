@@ -298,7 +298,7 @@ def utility_table(steps: Mapping[str, Any]) -> list[str]:
         "| withheld den. before | withheld den. now |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for key, r in now.items():
         b = before.get(key, {})
         ratio = r.get("own", 0) / r["bound"] if r.get("bound") else 0.0
