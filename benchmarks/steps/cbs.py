@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import write_inner
+
 from steps.base import Bench, Child, Step, fig, log
 
 

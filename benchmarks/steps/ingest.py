@@ -15,6 +15,7 @@ from typing import Any
 
 import data as bench_data
 from measure import Sample, summarise, write_inner
+
 from steps.base import Bench, Child, Step, folder_mb, log
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from measure import Sample, peak_rss_self_mb, summarise, write_inner
+
 from steps.base import YEAR, Bench, Child, Step, load_pickle, log, save_pickle
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import data as bench_data
 import pyarrow.parquet as pq
 from measure import Sample, peak_rss_self_mb, spread, summarise, write_inner
+
 from steps.base import YEAR, Bench, Child, Step, load_pickle, log, previous, save_pickle
 
 

@@ -9,6 +9,7 @@ import shutil
 from typing import Any
 
 from measure import Sample, summarise
+
 from steps.base import YEAR, Bench, Step, log
 
 
