@@ -303,10 +303,15 @@ def _bovenbouw(s: _State, v: _VoYear) -> None:
     s.lj[b_idx[on]] += 1
 
 
-#: ability cut at which a combined brugklas splits to its higher level, per class position
-_MID_CUT = np.zeros(10)
-for _comb in (BK, KGT, GTH, HV):
-    _MID_CUT[_comb] = (CUTS[_comb - 1] + CUTS[_comb]) / 2 + SPLIT_SHIFT
+def _mid_cuts() -> np.ndarray:
+    """Ability cut at which a combined brugklas splits to its higher level, per class."""
+    cut = np.zeros(10)
+    for comb in (BK, KGT, GTH, HV):
+        cut[comb] = (CUTS[comb - 1] + CUTS[comb]) / 2 + SPLIT_SHIFT
+    return cut
+
+
+_MID_CUT = _mid_cuts()
 
 
 def _onderbouw(s: _State, v: _VoYear) -> None:
