@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from apitest_support import RELEASE_ID, Tokens
 
 from api.app import create_app, route_rules
 from api.auth import create_token
 from disclosure import requests as queue
 from kansenkluis.config import Settings
+from tests.support.api_release import RELEASE_ID, Tokens
 
 ALL = frozenset({"regiocoordinator", "outputchecker", "auditor", "operator"})
 PUBLIC = "public"
@@ -97,11 +97,6 @@ def revoked_token(api_home) -> str:
     token_id = next(t["id"] for t in list_tokens(db) if t["name"] == "to-be-revoked")
     revoke_token(db, token_id)
     return token
-
-
-@pytest.fixture(scope="session")
-def db(api_home) -> Path:
-    return Path(api_home[0]) / "releases" / "releases.sqlite"
 
 
 @pytest.fixture(scope="session")

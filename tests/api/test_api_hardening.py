@@ -1,4 +1,9 @@
-"""Errors, limits, headers, CORS, the docs page, rate limiting and the OpenAPI document."""
+"""Errors, limits, headers, CORS, the docs page, rate limiting and the OpenAPI document.
+
+What the app answers is checked in-process (``client``); what goes over the wire (security
+headers as sent, no ``server`` header, CORS, a streamed body without Content-Length, the docs
+page's CSP) is checked against the real server (``server_client``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apitest_support import RELEASE_ID, REPO, make_home, start_server
 from fastapi import Depends
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +23,8 @@ from api.app import MAX_BODY_BYTES, create_app, openapi_json
 from api.auth import public
 from api.deps import RateLimiter
 from kansenkluis.config import Settings
+from tests.support.api_release import RELEASE_ID, make_home
+from tests.support.server import REPO, in_process_client
 
 ERROR_KEYS = {"code", "message", "hint"}
 
@@ -100,7 +106,7 @@ def test_an_unexpected_fault_is_a_bare_500_and_the_traceback_stays_in_the_log(ca
     assert "DEADBEEF" in caplog.text  # the operator can find it
 
 
-def test_large_bodies_are_refused(client, as_):
+def test_large_bodies_are_refused(server_client, as_):
     big = {
         "indicator": "opstroom",
         "breakdown": "vmbo",
@@ -109,14 +115,14 @@ def test_large_bodies_are_refused(client, as_):
         "pad": "x" * (MAX_BODY_BYTES + 1),
     }
     assert_error(
-        client.post("/requests", json=big, headers=as_("heerlen")), 413, "REQUEST_TOO_LARGE"
+        server_client.post("/requests", json=big, headers=as_("heerlen")), 413, "REQUEST_TOO_LARGE"
     )
 
     def chunks():  # no Content-Length: the limit must hold while streaming
         for _ in range(40):
             yield b" " * 1024
 
-    r = client.post(
+    r = server_client.post(
         "/requests",
         content=chunks(),
         headers={**as_("heerlen"), "Content-Type": "application/json"},
@@ -125,8 +131,8 @@ def test_large_bodies_are_refused(client, as_):
 
 
 @pytest.mark.parametrize("path", ["/health", f"/releases/{RELEASE_ID}", "/nope", "/releases"])
-def test_security_headers_on_every_answer(client, as_, path):
-    r = client.get(path, headers=as_("heerlen"))
+def test_security_headers_on_every_answer(server_client, as_, path):
+    r = server_client.get(path, headers=as_("heerlen"))
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["referrer-policy"] == "no-referrer"
@@ -135,12 +141,12 @@ def test_security_headers_on_every_answer(client, as_, path):
     assert "server" not in r.headers
 
 
-def test_cors_is_closed(client, as_):
+def test_cors_is_closed(server_client, as_):
     origin = {"Origin": "https://evil.example"}
-    r = client.get("/releases", headers={**as_("operator"), **origin})
+    r = server_client.get("/releases", headers={**as_("operator"), **origin})
     assert r.status_code == 200
     assert not any(h.startswith("access-control-") for h in r.headers)
-    pre = client.options(
+    pre = server_client.options(
         "/releases",
         headers={
             **origin,
@@ -152,11 +158,11 @@ def test_cors_is_closed(client, as_):
     assert not any(h.startswith("access-control-") for h in pre.headers)
 
 
-def test_health_openapi_and_docs_are_open(client):
-    assert client.get("/health").json()["status"] == "ok"
-    doc = client.get("/openapi.json")
+def test_health_openapi_and_docs_are_open(server_client):
+    assert server_client.get("/health").json()["status"] == "ok"
+    doc = server_client.get("/openapi.json")
     assert doc.status_code == 200 and doc.json()["info"]["title"] == "Kansenkluis API"
-    page = client.get("/docs")
+    page = server_client.get("/docs")
     assert page.status_code == 200 and "swagger-ui" in page.text
     csp = page.headers["content-security-policy"]
     assert "'sha256-" in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
@@ -244,21 +250,17 @@ def test_checked_in_openapi_document_is_current():
     json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_rate_limit_per_token(tmp_path):
+def test_rate_limit_per_token(tmp_path: Path) -> None:
     home = tmp_path / "home"
     tokens = make_home(home)
-    srv = start_server(home, tmp_path / "server.log", rate_limit=5)
-    try:
-        with httpx.Client(base_url=srv.url) as c:
-            h = {"Authorization": f"Bearer {tokens['heerlen']}"}
-            assert [c.get("/me", headers=h).status_code for _ in range(5)] == [200] * 5
-            r = c.get("/me", headers=h)
-            assert_error(r, 429, "RATE_LIMITED")
-            assert 1 <= int(r.headers["retry-after"]) <= 60
-            other = {"Authorization": f"Bearer {tokens['operator']}"}
-            assert c.get("/me", headers=other).status_code == 200
-    finally:
-        srv.stop()
+    with in_process_client(home, rate_limit=5) as c:
+        h = {"Authorization": f"Bearer {tokens['heerlen']}"}
+        assert [c.get("/me", headers=h).status_code for _ in range(5)] == [200] * 5
+        r = c.get("/me", headers=h)
+        assert_error(r, 429, "RATE_LIMITED")
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        other = {"Authorization": f"Bearer {tokens['operator']}"}
+        assert c.get("/me", headers=other).status_code == 200
 
 
 @given(

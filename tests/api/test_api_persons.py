@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from apitest_support import Server, build_release, start_server
 
 from api.auth import create_token, hash_token, list_tokens
 from disclosure import requests as queue
 from disclosure.store import ReleaseStore
 from kansenkluis.errors import UserError
+from tests.support.api_release import build_release
+from tests.support.server import in_process_client
 
 BODY = {"indicator": "opstroom", "breakdown": "vmbo", "years": [2022], "gemeenten": ["GM0917"]}
 DECISION = {"decision": "approve", "reason": "binnen het beleid"}
-
-
-@pytest.fixture(scope="session")
-def db(api_home) -> Path:
-    return Path(api_home[0]) / "releases" / "releases.sqlite"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -85,13 +80,12 @@ OLD_TOKENS = {"coord": "kk_" + "c" * 43, "checker": "kk_" + "d" * 43}
 
 
 @pytest.fixture(scope="module")
-def old_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def old_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose token table has the old columns only (no person, no expiry)."""
     home = tmp_path_factory.mktemp("old-home")
     db = home / "releases" / "releases.sqlite"
-    store = ReleaseStore(db)
-    store.save(build_release())
-    store.close()
+    with ReleaseStore(db) as store:
+        store.save(build_release())
     con = sqlite3.connect(db)
     con.execute(
         "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, "
@@ -107,16 +101,14 @@ def old_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     con.commit()
     con.close()
-    server = start_server(home, tmp_path_factory.mktemp("old-log") / "server.log")
-    yield server
-    server.stop()
+    return home
 
 
 def test_an_older_token_store_keeps_reading_and_refuses_decisions_clearly(
-    old_server: Server,
+    old_home: Path,
 ) -> None:
-    db = old_server.home / "releases" / "releases.sqlite"
-    with httpx.Client(base_url=old_server.url, timeout=30) as client:
+    db = old_home / "releases" / "releases.sqlite"
+    with in_process_client(old_home) as client:
         me = client.get("/me", headers=bearer(OLD_TOKENS["coord"]))
         assert me.status_code == 200  # reading keeps working after the upgrade
         r = client.post("/requests", json=BODY, headers=bearer(OLD_TOKENS["coord"]))

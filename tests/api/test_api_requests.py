@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
-from apitest_support import RELEASE_ID, build_release
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +13,7 @@ from api.auth import create_token
 from disclosure import requests as queue
 from disclosure.store import ReleaseStore
 from kansenkluis.errors import UserError
+from tests.support.api_release import RELEASE_ID, build_release
 
 BODY = {
     "indicator": "opstroom",
@@ -22,11 +21,6 @@ BODY = {
     "years": [2023, 2022],
     "gemeenten": ["GM0917"],
 }
-
-
-@pytest.fixture(scope="session")
-def db(api_home) -> Path:
-    return Path(api_home[0]) / "releases" / "releases.sqlite"
 
 
 def file(client, as_, who="heerlen", **changes):
@@ -160,12 +154,9 @@ def test_decision_needs_a_reason(client, as_):
 
 def test_a_multi_year_request_is_answered_by_one_release_per_year(client, as_, db):
     second = "rel-2023-api-test"
-    store = ReleaseStore(db)
-    try:
+    with ReleaseStore(db) as store:
         if not store.exists(second):
             store.save(build_release(second))
-    finally:
-        store.close()
     rid = file(client, as_).json()["id"]  # years 2022 and 2023
     client.post(
         f"/requests/{rid}/decision",
@@ -220,9 +211,8 @@ OPS = st.lists(
 @given(ops=OPS)
 def test_history_is_a_chain_ending_in_the_current_state(tmp_path_factory, ops):
     db = tmp_path_factory.mktemp("queue") / "releases.sqlite"
-    store = ReleaseStore(db)
-    store.save(_release_q())
-    store.close()
+    with ReleaseStore(db) as store:
+        store.save(_release_q())
     rid = queue.file_request(db, "tok_req", "afstroom", "vwo", [2021], ["GM1883"])
     changes = 1
     for op in ops:

@@ -11,7 +11,6 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from apitest_support import GEMEENTE_OF, REGIOS_OF, RELEASE_ID, build_cells
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from api.auth import create_token
 from api.schemas import CellOut
 from disclosure.release import ReleaseCell
 from kansenkluis.domain import CellStatus, GeoLevel
+from tests.support.api_release import GEMEENTE_OF, REGIOS_OF, RELEASE_ID, build_cells
 
 ALL_GEMEENTEN = ("GM0917", "GM1883", "GM0363")
 CELLS = build_cells()

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apitest_support import RELEASE_ID, build_release
 
 import api.deps
 from api.app import create_app
 from disclosure.store import ReleaseStore
 from kansenkluis.config import Settings
+from tests.support.api_release import RELEASE_ID, build_release
 
 
 @pytest.mark.parametrize(
@@ -45,24 +45,21 @@ def test_releases_are_indexed_at_start_and_when_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "home" / "releases" / "releases.sqlite"
-    store = ReleaseStore(db)
-    store.save(build_release())
-    monkeypatch.setattr(api.deps, "WARM_INTERVAL", 0.05)
-    app = create_app(Settings(home=tmp_path / "home"))
-    cache = app.state.ctx.releases
-    assert cache.loaded() == []
+    with ReleaseStore(db) as store:
+        store.save(build_release())
+        monkeypatch.setattr(api.deps, "WARM_INTERVAL", 0.05)
+        app = create_app(Settings(home=tmp_path / "home"))
+        cache = app.state.ctx.releases
+        assert cache.loaded() == []
 
-    async def serve() -> None:
-        # the lifespan uvicorn runs before it accepts the first connection
-        async with app.router.lifespan_context(app):
-            assert cache.loaded() == [RELEASE_ID]  # loaded and indexed before any query
-            store.save(build_release("rel-stored-later"))  # what a worker does meanwhile
-            deadline = time.monotonic() + 30
-            while "rel-stored-later" not in cache.loaded():
-                assert time.monotonic() < deadline, "a newly stored release was never loaded"
-                await asyncio.sleep(0.05)
+        async def serve() -> None:
+            # the lifespan uvicorn runs before it accepts the first connection
+            async with app.router.lifespan_context(app):
+                assert cache.loaded() == [RELEASE_ID]  # loaded and indexed before any query
+                store.save(build_release("rel-stored-later"))  # what a worker does meanwhile
+                deadline = time.monotonic() + 30
+                while "rel-stored-later" not in cache.loaded():
+                    assert time.monotonic() < deadline, "a newly stored release was never loaded"
+                    await asyncio.sleep(0.05)
 
-    try:
         asyncio.run(serve())
-    finally:
-        store.close()

@@ -1,35 +1,28 @@
-"""The trend series over a real server: three school years, scoped like the cells route.
+"""The trend series: three school years, scoped like the cells route (in-process client).
 
-The home holds the hand-built release of ``apitest_support`` (2022) and two earlier releases
-made from it: 2020 with other figures, and 2021 in which Heerlen's heroverweging is withheld.
+The home holds the hand-built release of ``tests.support.api_release`` (2022) and two earlier
+releases made from it: 2020 with other figures, and 2021 in which Heerlen's heroverweging is
+withheld.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from apitest_support import (
-    POLICY,
-    POOLING,
-    RELEASE_ID,
-    Server,
-    Tokens,
-    build_cells,
-    make_home,
-    start_server,
-)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from disclosure.log import Signer, policy_hash, seal
-from disclosure.release import ProtectedDraft, ReleaseCell
+from disclosure.release import ProtectedDraft, Release, ReleaseCell
 from disclosure.store import ReleaseStore
 from indicators.specs import INDICATORS
 from kansenkluis.domain import CellStatus, IndicatorId, Rule
+from tests.support.api_release import POLICY, POOLING, RELEASE_ID, Tokens, build_cells, make_home
+from tests.support.server import in_process_client
 
 
-def _earlier(year: int, withhold_heerlen: bool) -> object:
+def _earlier(year: int, withhold_heerlen: bool) -> Release:
     cells: list[ReleaseCell] = []
     for cell in build_cells():
         update: dict[str, object] = {"schooljaar": year}
@@ -68,27 +61,27 @@ def _earlier(year: int, withhold_heerlen: bool) -> object:
 
 
 @pytest.fixture(scope="module")
-def trend_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Tokens]]:
+def trend_client(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[httpx.Client, Tokens]]:
     home = tmp_path_factory.mktemp("trend-home")
     tokens = make_home(home)
-    store = ReleaseStore(home / "releases" / "releases.sqlite")
-    try:
-        store.save(_earlier(2020, withhold_heerlen=False))  # type: ignore[arg-type]
-        store.save(_earlier(2021, withhold_heerlen=True))  # type: ignore[arg-type]
-    finally:
-        store.close()
-    srv = start_server(home, tmp_path_factory.mktemp("trend-log") / "server.log")
-    yield srv, tokens
-    srv.stop()
+    with ReleaseStore(home / "releases" / "releases.sqlite") as store:
+        store.save(_earlier(2020, withhold_heerlen=False))
+        store.save(_earlier(2021, withhold_heerlen=True))
+    with in_process_client(home) as client:
+        yield client, tokens
+
+
+Get = Callable[..., httpx.Response]
 
 
 @pytest.fixture(scope="module")
-def get(trend_server):  # type: ignore[no-untyped-def]
-    srv, tokens = trend_server
+def get(trend_client: tuple[httpx.Client, Tokens]) -> Get:
+    client, tokens = trend_client
 
     def call(path: str, who: str = "heerlen") -> httpx.Response:
-        headers = {"Authorization": f"Bearer {tokens[who]}"}
-        return httpx.get(srv.url + path, headers=headers, timeout=60)
+        return client.get(path, headers={"Authorization": f"Bearer {tokens[who]}"})
 
     return call
 
@@ -99,7 +92,7 @@ def _series(body: dict, indicator: str, breakdown: str) -> dict:
     )
 
 
-def test_one_call_gives_every_school_year_with_gaps_for_withheld_figures(get) -> None:  # type: ignore[no-untyped-def]
+def test_one_call_gives_every_school_year_with_gaps_for_withheld_figures(get: Get) -> None:
     r = get(f"/gemeenten/GM0917/trend?release={RELEASE_ID}")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -125,7 +118,7 @@ def test_one_call_gives_every_school_year_with_gaps_for_withheld_figures(get) ->
     assert "WK0917" not in r.text and "GM1883" not in r.text and "RP-AM" not in r.text
 
 
-def test_the_trend_is_scoped_like_the_cells(get) -> None:  # type: ignore[no-untyped-def]
+def test_the_trend_is_scoped_like_the_cells(get: Get) -> None:
     not_yours = get(f"/gemeenten/GM1883/trend?release={RELEASE_ID}")
     not_there = get(f"/gemeenten/GM9999/trend?release={RELEASE_ID}")
     assert not_yours.status_code == not_there.status_code == 404
@@ -137,7 +130,7 @@ def test_the_trend_is_scoped_like_the_cells(get) -> None:  # type: ignore[no-unt
     }
 
 
-def test_the_served_factsheet_carries_the_trend(get) -> None:  # type: ignore[no-untyped-def]
+def test_the_served_factsheet_carries_the_trend(get: Get) -> None:
     r = get(f"/releases/{RELEASE_ID}/factsheets/GM0917")
     assert r.status_code == 200
     page = r.text
@@ -153,13 +146,13 @@ def test_the_served_factsheet_carries_the_trend(get) -> None:  # type: ignore[no
     assert 'class="trend"' in comparison.text
 
 
-def test_trend_needs_a_token(trend_server) -> None:  # type: ignore[no-untyped-def]
-    srv, _ = trend_server
-    r = httpx.get(srv.url + f"/gemeenten/GM0917/trend?release={RELEASE_ID}", timeout=30)
+def test_trend_needs_a_token(trend_client: tuple[httpx.Client, Tokens]) -> None:
+    client, _ = trend_client
+    r = client.get(f"/gemeenten/GM0917/trend?release={RELEASE_ID}")
     assert r.status_code == 401
 
 
-def test_the_overview_is_scoped_and_served_as_page_and_pdf(get) -> None:  # type: ignore[no-untyped-def]
+def test_the_overview_is_scoped_and_served_as_page_and_pdf(get: Get) -> None:
     url = f"/overzicht?release={RELEASE_ID}&indicator=heroverweging"
     mine = get(url)
     assert mine.status_code == 200

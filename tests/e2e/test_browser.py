@@ -1,6 +1,6 @@
 """The factsheet and the comparison page in a real browser (Debian's Chromium, headless).
 
-Both pages are rendered from the hand-built Heerlen release of ``tests/unit/test_factsheet.py``
+Both pages are rendered from the hand-built Heerlen release of ``tests/support/heerlen.py``
 (with two earlier school years made from it, for the trends)
 into a temporary folder and served by a local HTTP server with the Content-Security-Policy the
 API will send: the factsheet's own hash policy, and ``default-src 'self'`` for the comparison
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import shutil
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,13 @@ from pathlib import Path
 import pytest
 
 from api.factsheet import STATIC_DIR, factsheet_csp, render_comparison, render_factsheet
+from tests.support.heerlen import (
+    HEERLEN,
+    WIJKEN,
+    heerlen_geography,
+    heerlen_history,
+    heerlen_release,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -33,21 +39,6 @@ pytestmark = [
         reason="no Chromium at /usr/bin/chromium: install Debian's chromium (make browser)",
     ),
 ]
-
-
-def _fixture_module():  # type: ignore[no-untyped-def]
-    # One hand-built release for the unit and the browser tests; tests/ has no package, so the
-    # module is loaded by path.
-    path = REPO / "tests" / "unit" / "test_factsheet.py"
-    spec = importlib.util.spec_from_file_location("factsheet_fixture", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FIXTURE = _fixture_module()
-HEERLEN = FIXTURE.HEERLEN
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -66,8 +57,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("site")
-    release = FIXTURE.heerlen_release()
-    history = FIXTURE.heerlen_history()  # three school years: the pages carry trends
+    release = heerlen_release()
+    history = heerlen_history()  # three school years: the pages carry trends
     (root / "factsheet.html").write_bytes(render_factsheet(release, HEERLEN, "html", history))
     (root / "vergelijk.html").write_text(
         render_comparison(
@@ -224,7 +215,7 @@ def test_comparison_sorts_filters_and_compares(page_at) -> None:  # type: ignore
     assert header.get_attribute("aria-sort") == "ascending"
 
     page.locator('button[data-sorteer="naam"]').click()
-    assert _row_names(page) == sorted(FIXTURE.WIJKEN.values())
+    assert _row_names(page) == sorted(WIJKEN.values())
 
     # Difference with the nation: 83,3 - 35,1.
     page.get_by_label("verschil met Nederland").check()
@@ -289,7 +280,7 @@ def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at) -> None:  # ty
     areas = svg.evaluate(_AREAS)
     legend = svg.evaluate(_LEGEND)
     drawn = sorted(code for a in areas for code in a["wijken"])
-    assert drawn == sorted(FIXTURE.heerlen_geography())
+    assert drawn == sorted(heerlen_geography())
     assert all(a["box"] > 0 for a in areas), "every area is painted with a size"
     for area in areas:
         if area["klasse"]:
@@ -321,7 +312,7 @@ def test_comparison_map_and_table_light_up_together(page_at) -> None:  # type: i
     lit = page.eval_on_selector_all(
         "#vergelijking tbody tr.uitgelicht", "rows => rows.map(r => r.dataset.code)"
     )
-    assert sorted(lit) == sorted(c for c in focused.split(";") if c in FIXTURE.WIJKEN)
+    assert sorted(lit) == sorted(c for c in focused.split(";") if c in WIJKEN)
 
     # Focus on a table row lights up its wijkgroep on the map.
     page.locator('tr[data-code="WK091712"] th').focus()

@@ -11,11 +11,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from kluis_cli import kluis
-
 from kansenkluis import pipeline
 from kansenkluis.config import Settings, package_data
 from kansenkluis.synth import generate
+from tests.support.cli import kluis
 
 YEAR = 2021
 

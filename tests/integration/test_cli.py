@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
-from kluis_cli import kluis
+
+from tests.support.cli import kluis
+from tests.support.digests import tree_digest
 
 pytestmark = pytest.mark.slow
-
-
-def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")

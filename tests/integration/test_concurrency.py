@@ -78,11 +78,8 @@ def together(home: Path, *commands: tuple[str, ...]) -> list[tuple[int, str]]:
 
 
 def stored(home: Path) -> list[dict[str, object]]:
-    store = ReleaseStore(Settings(home=home).release_db)
-    try:
+    with ReleaseStore(Settings(home=home).release_db) as store:
         return store.list()
-    finally:
-        store.close()
 
 
 def ledger(home: Path) -> list[float]:

@@ -51,12 +51,9 @@ def test_budget_is_accounted_exactly_and_a_third_release_is_refused(
 ) -> None:
     first = pipeline.run(home, 2022, policy_path=strict_budget, epsilon=1.0)
     second = pipeline.run(home, 2021, policy_path=strict_budget, epsilon=1.0)
-    store = ReleaseStore(home.release_db)
-    try:
+    with ReleaseStore(home.release_db) as store:
         assert store.epsilon_spent(first.data_fingerprint) == pytest.approx(2.0)
         before = (len(store.list()), store.epsilon_spent(first.data_fingerprint))
-    finally:
-        store.close()
     with pytest.raises(PolicyRefusal) as info:
         pipeline.run(home, 2022, policy_path=strict_budget, epsilon=0.5)
     assert info.value.exit_code == ExitCode.POLICY_REFUSAL
@@ -66,11 +63,8 @@ def test_budget_is_accounted_exactly_and_a_third_release_is_refused(
         and "remaining 0" in message
         and "short by 0.5" in message
     )
-    store = ReleaseStore(home.release_db)
-    try:
+    with ReleaseStore(home.release_db) as store:
         assert (len(store.list()), store.epsilon_spent(first.data_fingerprint)) == before
-    finally:
-        store.close()
     assert first.dp is not None and second.dp is not None
     assert first.dp.epsilon == 1.0
     assert sum(first.dp.weights.values()) == pytest.approx(1.0)

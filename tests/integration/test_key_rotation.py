@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kluis_cli import kluis
+
+from tests.support.cli import kluis
 
 pytestmark = pytest.mark.slow
 

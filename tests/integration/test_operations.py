@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kluis_cli import kluis as run_kluis
+
+from tests.support.cli import kluis as run_kluis
 
 pytestmark = pytest.mark.slow
 

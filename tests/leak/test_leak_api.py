@@ -9,10 +9,8 @@ canary, a token, or a token hash.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
-import sys
 import zipfile
 from pathlib import Path
 
@@ -23,13 +21,8 @@ from api.app import create_app, route_rules
 from api.auth import create_token, hash_token, list_tokens
 from disclosure import requests as queue
 from kansenkluis.config import Settings
-
-_SUPPORT = Path(__file__).resolve().parents[1] / "api" / "apitest_support.py"
-_spec = importlib.util.spec_from_file_location("kk_leak_apitest_support", _SUPPORT)
-assert _spec is not None and _spec.loader is not None
-support = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = support
-_spec.loader.exec_module(support)
+from tests.support.api_release import RELEASE_ID, make_home
+from tests.support.server import start_server
 
 CANARIES = (
     "RIN-CANARY-5f1e9a77",
@@ -58,12 +51,12 @@ def plant_canaries(home: Path) -> None:
 @pytest.fixture(scope="module")
 def leak_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("leak-home")
-    tokens = support.make_home(home)
+    tokens = make_home(home)
     plant_canaries(home)
     log_path = tmp_path_factory.mktemp("leak-log") / "server.log"
     os.environ["KANSENKLUIS_TEST_CANARY"] = CANARIES[4]
     try:
-        server = support.start_server(home, log_path)
+        server = start_server(home, log_path)
     finally:
         del os.environ["KANSENKLUIS_TEST_CANARY"]
     yield server, tokens, home
@@ -76,7 +69,7 @@ def _requests_for(method, path, db, requester_id):
     create_token(db, "auditor", name="leak-victim", person="leak-victim")
     victim = [t for t in list_tokens(db) if t["name"] == "leak-victim"][-1]["id"]
     subst = {
-        "{release_id}": support.RELEASE_ID,
+        "{release_id}": RELEASE_ID,
         "{gemeentecode}": "GM0917",
         "{request_id}": rid,
         "{token_id}": victim,
@@ -87,7 +80,7 @@ def _requests_for(method, path, db, requester_id):
         url = url.replace(k, v)
     kwargs: dict = {}
     if "/vergelijk" in url:
-        kwargs["params"] = {"release": support.RELEASE_ID}
+        kwargs["params"] = {"release": RELEASE_ID}
     if method == "POST" and url == "/requests":
         kwargs["json"] = {
             "indicator": "afstroom",
@@ -99,7 +92,7 @@ def _requests_for(method, path, db, requester_id):
         kwargs["json"] = {"decision": "reject", "reason": "lektest"}
     variants = [(method, url, kwargs)]
     wrong = (
-        url.replace(support.RELEASE_ID, "rel-unknown")
+        url.replace(RELEASE_ID, "rel-unknown")
         .replace("GM0917", "GM1883")
         .replace(rid, "req_ffffffffffffffff")
     )

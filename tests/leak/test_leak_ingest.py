@@ -24,6 +24,7 @@ from secure.keys import create_sealed_keys, load_pseudonym_secret
 from secure.link import open_linked
 from secure.pseudonym import pseudonymise
 from secure.store import SealedStore
+from tests.support.batches import tiny_tables, write_batch
 
 CANARY_RIN = "999999999"  # a real person of the batch
 CANARY_STRANGER = "999999998"  # a rin that is in no persoon row
@@ -124,13 +125,11 @@ CASES += [
 
 
 @pytest.mark.parametrize(("change", "fmt"), CASES)
-def test_refused_batches_never_repeat_canaries(
-    home, batch_kit, tmp_path, capsys, caplog, change, fmt
-):
+def test_refused_batches_never_repeat_canaries(home, tmp_path, capsys, caplog, change, fmt):
     caplog.set_level(logging.DEBUG)
-    tables = with_canaries(batch_kit.tiny_tables())
+    tables = with_canaries(tiny_tables())
     change(tables)
-    batch = batch_kit.write_batch(tmp_path / "batch", tables, fmt)
+    batch = write_batch(tmp_path / "batch", tables, fmt)
     said: list[str] = []
     store = SealedStore(home / "sealed", home / "keys")
     with pytest.raises(UserError) as info:
@@ -142,9 +141,9 @@ def test_refused_batches_never_repeat_canaries(
     assert file_leaks(home) == []
 
 
-def test_broken_files_never_repeat_canaries(home, batch_kit, tmp_path, capsys, caplog):
+def test_broken_files_never_repeat_canaries(home, tmp_path, capsys, caplog):
     caplog.set_level(logging.DEBUG)
-    batch = batch_kit.write_batch(tmp_path / "batch", with_canaries(batch_kit.tiny_tables()))
+    batch = write_batch(tmp_path / "batch", with_canaries(tiny_tables()))
     store = SealedStore(home / "sealed", home / "keys")
     cases = {
         # a row with an extra field, quoting the canaries around it
@@ -161,9 +160,7 @@ def test_broken_files_never_repeat_canaries(home, batch_kit, tmp_path, capsys, c
         ),
     }
     for name, spoil in cases.items():
-        fresh = batch_kit.write_batch(
-            tmp_path / f"b-{name}", with_canaries(batch_kit.tiny_tables())
-        )
+        fresh = write_batch(tmp_path / f"b-{name}", with_canaries(tiny_tables()))
         spoil(fresh / name)
         with pytest.raises(UserError) as info:
             store.ingest(fresh)
@@ -176,13 +173,13 @@ def test_broken_files_never_repeat_canaries(home, batch_kit, tmp_path, capsys, c
 
 
 def test_accepted_canaries_are_only_in_the_encrypted_store(
-    home, batch_kit, tmp_path, capsys, caplog, monkeypatch
+    home, tmp_path, capsys, caplog, monkeypatch
 ):
     caplog.set_level(logging.DEBUG)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
-    batch = batch_kit.write_batch(tmp_path / "batch", with_canaries(batch_kit.tiny_tables()))
+    batch = write_batch(tmp_path / "batch", with_canaries(tiny_tables()))
     batch_files = {p.name: p.read_bytes() for p in batch.iterdir()}
     said: list[str] = []
     store = SealedStore(home / "sealed", home / "keys")
@@ -204,12 +201,12 @@ def test_accepted_canaries_are_only_in_the_encrypted_store(
     assert [p.name for p in (home / "sealed.staging").iterdir()] == ["WRITE.LOCK"]
 
 
-def test_quarantined_canaries_stay_sealed(home, batch_kit, tmp_path, capsys, caplog):
+def test_quarantined_canaries_stay_sealed(home, tmp_path, capsys, caplog):
     caplog.set_level(logging.DEBUG)
-    tables = with_canaries(batch_kit.tiny_tables())
+    tables = with_canaries(tiny_tables())
     canary_row("vo_inschrijving", 0, "niveau", CANARY_CODE)(tables)
     canary_row("adres", 0, "rin", CANARY_STRANGER)(tables)
-    batch = batch_kit.write_batch(tmp_path / "batch", tables)
+    batch = write_batch(tmp_path / "batch", tables)
     store = SealedStore(home / "sealed", home / "keys")
 
     report = store.ingest(batch, quarantine=True)
@@ -242,7 +239,7 @@ def _cli() -> Path | None:
 
 
 @pytest.mark.skipif(_cli() is None, reason="the kluis command is not installed in this venv")
-def test_the_kluis_command_never_prints_canaries(batch_kit, tmp_path):
+def test_the_kluis_command_never_prints_canaries(tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "KLUIS_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
 
@@ -253,11 +250,11 @@ def test_the_kluis_command_never_prints_canaries(batch_kit, tmp_path):
 
     init = kluis("init")
     assert init.returncode == 0, init.stderr[-2000:]
-    good = batch_kit.write_batch(tmp_path / "good", with_canaries(batch_kit.tiny_tables()))
-    bad_tables = with_canaries(batch_kit.tiny_tables())
+    good = write_batch(tmp_path / "good", with_canaries(tiny_tables()))
+    bad_tables = with_canaries(tiny_tables())
     canary_row("vo_inschrijving", 0, "niveau", CANARY_CODE)(bad_tables)
     canary_row("adres", 0, "rin", CANARY_STRANGER)(bad_tables)
-    bad = batch_kit.write_batch(tmp_path / "bad", bad_tables)
+    bad = write_batch(tmp_path / "bad", bad_tables)
 
     refused = kluis("ingest", str(bad))
     quarantined = kluis("ingest", str(bad), "--quarantine")

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from disclosure import log
 from disclosure.export import CELLS_CSV, EXPORT_FILES, LOG_JSONL, export_release
-from disclosure.release import Decision, PoolingGroup, ProtectedDraft, ReleaseCell
+from disclosure.release import Decision, PoolingGroup, ProtectedDraft
 from disclosure.store import ReleaseStore
 from disclosure.verify import verify_export
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
 from kansenkluis.errors import InternalError
+from tests.support.builders import decision_for, release_cell
 
 SEALED_CANARIES = (777, 4321, 31337, 98765)
 COMMITMENT_KEY = b"CANARY-COMMITMENT-KEY-0123456789"[:32]
@@ -37,54 +39,24 @@ def _number_pattern(n: int) -> re.Pattern[str]:
     return re.compile(rf"(?<![0-9A-Za-z+/.]){n}(?![0-9A-Za-z+/=.])")
 
 
-def _cell(code, status, num=None, den=None, rule=Rule.PUBLISHED, pooled_into=None, level=None):
-    return ReleaseCell(
-        indicator="opstroom",
-        breakdown="vmbo",
-        schooljaar=2022,
-        geo_level=level or GeoLevel.WIJK,
-        geo_code=code,
-        geo_name=f"Wijk {code}",
-        numerator=num,
-        denominator=den,
-        percentage=None if num is None else round(100 * num / den, 1),
-        status=status,
-        rule=rule,
-        pooled_into=pooled_into,
-    )
-
-
-def _decision(c: ReleaseCell, sealed: int | None, **detail) -> Decision:
-    return Decision(
-        kind=c.status.value,
-        rule=c.rule,
-        indicator=c.indicator,
-        breakdown=c.breakdown,
-        schooljaar=c.schooljaar,
-        geo_level=c.geo_level,
-        geo_code=c.geo_code,
-        status=c.status,
-        detail=detail,
-        sealed_count=sealed,
-    )
-
-
 def canary_draft() -> ProtectedDraft:
+    W, P = GeoLevel.WIJK, CellStatus.PUBLISHED
+    cell = partial(release_cell, indicator="opstroom", breakdown="vmbo", schooljaar=2022)
     cells = [
-        _cell("WK010001", CellStatus.PUBLISHED, 35, 120),
-        _cell("WK010002", CellStatus.SUPPRESSED_PRIMARY, rule=Rule.MIN_CELL),
-        _cell("WK010003", CellStatus.SUPPRESSED_PRIMARY, rule=Rule.GROUP_DISCLOSURE),
-        _cell("WK010004", CellStatus.SUPPRESSED_SECONDARY, rule=Rule.SECONDARY),
-        _cell("WK010005", CellStatus.POOLED, rule=Rule.POOLED_WIJK, pooled_into="WG010001"),
-        _cell("WG010001", CellStatus.PUBLISHED, 10, 30, level=GeoLevel.WIJKGROEP),
+        cell(W, "WK010001", P, 35, 120),
+        cell(W, "WK010002", CellStatus.SUPPRESSED_PRIMARY, rule=Rule.MIN_CELL),
+        cell(W, "WK010003", CellStatus.SUPPRESSED_PRIMARY, rule=Rule.GROUP_DISCLOSURE),
+        cell(W, "WK010004", CellStatus.SUPPRESSED_SECONDARY, rule=Rule.SECONDARY),
+        cell(W, "WK010005", CellStatus.POOLED, rule=Rule.POOLED_WIJK, pooled_into="WG010001"),
+        cell(GeoLevel.WIJKGROEP, "WG010001", P, 10, 30),
     ]
     decisions = [
-        _decision(cells[0], None),
-        _decision(cells[1], SEALED_CANARIES[0]),
-        _decision(cells[2], SEALED_CANARIES[1]),
-        _decision(cells[3], SEALED_CANARIES[2], protects="WK010002"),
-        _decision(cells[4], SEALED_CANARIES[3]),
-        _decision(cells[5], None),
+        decision_for(cells[0]),
+        decision_for(cells[1], sealed_count=SEALED_CANARIES[0]),
+        decision_for(cells[2], sealed_count=SEALED_CANARIES[1]),
+        decision_for(cells[3], sealed_count=SEALED_CANARIES[2], protects="WK010002"),
+        decision_for(cells[4], sealed_count=SEALED_CANARIES[3]),
+        decision_for(cells[5]),
         Decision(kind="audit", rule=Rule.AUDIT, detail={"outcome": "pass"}),
     ]
     return ProtectedDraft(
@@ -123,9 +95,8 @@ def sealed(tmp_path_factory):
     )
     root = tmp_path_factory.mktemp("leak")
     export_release(release, root / "export")
-    store = ReleaseStore(root / "store" / "releases.sqlite")
-    store.save(release)
-    store.close()
+    with ReleaseStore(root / "store" / "releases.sqlite") as store:
+        store.save(release)
     return release, private, root
 
 

@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from kluis_cli import kluis
 
 from kansenkluis.synth import generate
 from secure.keys import load_pseudonym_secret
 from secure.pseudonym import pseudonymise
+from tests.support.cli import kluis
 
 pytestmark = pytest.mark.slow
 

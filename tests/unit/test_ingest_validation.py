@@ -5,7 +5,6 @@ byte-for-byte what it was. With --quarantine, bad rows are set aside and counted
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,26 +18,19 @@ from secure.ingest import IngestLimits
 from secure.keys import create_sealed_keys, load_pseudonym_secret
 from secure.pseudonym import pseudonymise
 from secure.store import SealedStore
+from tests.support.batches import tiny_tables, write_batch, write_table
+from tests.support.digests import tree_digest
 
 Tables = dict[str, pd.DataFrame]
 
 
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every file and folder under ``root`` with the SHA-256 of its bytes."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-    return out
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, batch_kit) -> SealedStore:
+def store(tmp_path_factory: pytest.TempPathFactory) -> SealedStore:
     """A store holding one valid generation; every refused ingest below must leave it alone."""
     home = tmp_path_factory.mktemp("home")
     create_sealed_keys(home / "keys")
     s = SealedStore(home / "sealed", home / "keys")
-    s.ingest(batch_kit.write_batch(home / "valid"))
+    s.ingest(write_batch(home / "valid"))
     return s
 
 
@@ -224,12 +216,10 @@ def test_only_the_first_twenty_problems_are_listed_but_all_are_counted(
     assert "persoon.csv row 11: geboortemaand" in err.message  # the first appended row
 
 
-def test_values_are_compared_after_trimming_and_case_insensitive_headers(
-    store, make_batch, batch_kit
-):
+def test_values_are_compared_after_trimming_and_case_insensitive_headers(store, make_batch):
     """Padding (as SPSS exports add) and upper-case headers are not errors."""
     tables = {}
-    for name, frame in batch_kit.tiny_tables().items():
+    for name, frame in tiny_tables().items():
         tables[name] = frame.map(lambda v: f" {v}  " if isinstance(v, str) else v)
         tables[name].columns = [c.upper() for c in frame.columns]
     batch = make_batch(tables)
@@ -249,9 +239,9 @@ def test_missing_table(store, make_batch):
     assert "persoon" in err.message
 
 
-def test_two_files_for_one_table(store, make_batch, batch_kit):
+def test_two_files_for_one_table(store, make_batch):
     batch = make_batch()
-    batch_kit.write_table(batch_kit.tiny_tables()["adres"], batch / "adres.parquet")
+    write_table(tiny_tables()["adres"], batch / "adres.parquet")
     err = refuse(store, batch)
     assert err.code == "INGEST_DUPLICATE_TABLE"
     assert "adres.csv" in err.message and "adres.parquet" in err.message
@@ -371,14 +361,14 @@ def test_unknown_extra_columns_and_files_are_ignored(store, batch_tables, make_b
 # --- quarantine ------------------------------------------------------------------------------
 
 
-def test_quarantine_sets_bad_rows_aside_and_counts_them_by_rule(tmp_path, batch_tables, batch_kit):
+def test_quarantine_sets_bad_rows_aside_and_counts_them_by_rule(tmp_path, batch_tables):
     create_sealed_keys(tmp_path / "keys")
     store = SealedStore(tmp_path / "sealed", tmp_path / "keys")
     setv("persoon", 2, "geboortemaand", 13)(batch_tables)  # C2: dependent rows follow
     setv("adres", 5, "wijkcode", "WK099999")(batch_tables)
     setv("vo_inschrijving", 6, "niveau", "gymnasium")(batch_tables)
     copy_row("hoogste_opleiding", 1)(batch_tables)  # both rows of a duplicate key go
-    batch = batch_kit.write_batch(tmp_path / "batch", batch_tables)
+    batch = write_batch(tmp_path / "batch", batch_tables)
 
     report = store.ingest(batch, quarantine=True)
 
@@ -424,11 +414,11 @@ def test_quarantine_sets_bad_rows_aside_and_counts_them_by_rule(tmp_path, batch_
         assert pseudo_c2 not in store.read_table(table).column("rin").to_pylist()
 
 
-def test_quarantine_takes_the_rows_of_a_quarantined_parent_along(tmp_path, batch_tables, batch_kit):
+def test_quarantine_takes_the_rows_of_a_quarantined_parent_along(tmp_path, batch_tables):
     create_sealed_keys(tmp_path / "keys")
     store = SealedStore(tmp_path / "sealed", tmp_path / "keys")
     setv("persoon", 6, "geboortemaand", 0)(batch_tables)  # parent 200000001 of child C1
-    report = store.ingest(batch_kit.write_batch(tmp_path / "b", batch_tables), quarantine=True)
+    report = store.ingest(write_batch(tmp_path / "b", batch_tables), quarantine=True)
     assert report.quarantined == {"INGEST_OUT_OF_RANGE": 1, "INGEST_QUARANTINED_PERSON": 2}
     q = store.read_quarantine().to_pandas()
     assert set(zip(q.tabel, q.rij, q.regel, q.kolom, strict=True)) == {
@@ -442,12 +432,12 @@ def test_quarantine_takes_the_rows_of_a_quarantined_parent_along(tmp_path, batch
     assert pseudonymise(secret, C1) in store.read_table("persoon").column("rin").to_pylist()
 
 
-def test_quarantine_cannot_set_geografie_rows_aside(tmp_path, batch_tables, batch_kit):
+def test_quarantine_cannot_set_geografie_rows_aside(tmp_path, batch_tables):
     create_sealed_keys(tmp_path / "keys")
     store = SealedStore(tmp_path / "sealed", tmp_path / "keys")
     setv("geografie", 3, "buren", "WK001401;WK001402")(batch_tables)
     with pytest.raises(UserError) as info:
-        store.ingest(batch_kit.write_batch(tmp_path / "b", batch_tables), quarantine=True)
+        store.ingest(write_batch(tmp_path / "b", batch_tables), quarantine=True)
     assert info.value.code == "INGEST_UNKNOWN_WIJK"
     assert "cannot set its rows aside" in info.value.hint
     assert not (tmp_path / "sealed").exists()  # staging beside it is cleaned up

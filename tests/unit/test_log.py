@@ -13,119 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from disclosure import log
-from disclosure.release import Decision, PoolingGroup, ProtectedDraft, ReleaseCell
+from disclosure.release import ProtectedDraft
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
 from kansenkluis.errors import InternalError, UserError
-
-POLICY = {"min_cell": 10, "group_disclosure_min": 20, "rounding_base": 5, "complement_k": None}
-COMMITMENT_KEY = bytes(range(32))
-YEAR = 2023
-
-
-def cell(geo_level, geo_code, status, num=None, den=None, rule=None, pooled_into=None):
-    pct = None if num is None else round(100 * num / den, 1)
-    return ReleaseCell(
-        indicator="heroverweging",
-        breakdown="totaal",
-        schooljaar=YEAR,
-        geo_level=geo_level,
-        geo_code=geo_code,
-        geo_name=f"naam {geo_code}",
-        numerator=num,
-        denominator=den,
-        percentage=pct,
-        status=status,
-        pooled_into=pooled_into,
-        rule=rule or Rule.PUBLISHED,
-    )
-
-
-def decision_for(c: ReleaseCell, rule=None, sealed_count=None, threshold=None, **detail):
-    return Decision(
-        kind=c.status.value,
-        rule=rule or c.rule,
-        indicator=c.indicator,
-        breakdown=c.breakdown,
-        schooljaar=c.schooljaar,
-        geo_level=c.geo_level,
-        geo_code=c.geo_code,
-        status=c.status,
-        threshold=threshold,
-        detail=detail,
-        sealed_count=sealed_count,
-    )
-
-
-def small_draft() -> ProtectedDraft:
-    """Every kind of cell once: published, primary (two rules), secondary, pooled, a pool."""
-    P, S1, S2, PO = (
-        CellStatus.PUBLISHED,
-        CellStatus.SUPPRESSED_PRIMARY,
-        CellStatus.SUPPRESSED_SECONDARY,
-        CellStatus.POOLED,
-    )
-    cells = [
-        cell(GeoLevel.LAND, "NL", P, 1230, 4560),
-        cell(GeoLevel.GEMEENTE, "GM0001", P, 120, 400),
-        cell(GeoLevel.GEMEENTE, "GM0002", P, 0, 40),
-        cell(GeoLevel.WIJK, "WK000101", P, 25, 100),
-        cell(GeoLevel.WIJK, "WK000102", S1, rule=Rule.MIN_CELL),
-        cell(GeoLevel.WIJK, "WK000103", S1, rule=Rule.GROUP_DISCLOSURE),
-        cell(GeoLevel.WIJK, "WK000104", S2, rule=Rule.SECONDARY),
-        cell(GeoLevel.WIJK, "WK000105", PO, rule=Rule.POOLED_WIJK, pooled_into="WG000101"),
-        cell(GeoLevel.WIJK, "WK000106", PO, rule=Rule.POOLED_WIJK, pooled_into="WG000101"),
-        cell(GeoLevel.WIJKGROEP, "WG000101", P, 15, 20),
-    ]
-    decisions = [
-        decision_for(cells[0], threshold=10),
-        decision_for(cells[1], threshold=10),
-        decision_for(cells[2], threshold=20),
-        decision_for(cells[3], threshold=10),
-        decision_for(cells[4], sealed_count=7, threshold=10, reason="min_cell"),
-        decision_for(cells[5], sealed_count=15, threshold=20, reason="group_disclosure"),
-        decision_for(cells[6], sealed_count=40, protects="WK000102"),
-        decision_for(cells[7], sealed_count=6),
-        decision_for(cells[8]),
-        decision_for(cells[9]),
-        Decision(kind="audit", rule=Rule.AUDIT, detail={"outcome": "pass", "cells": 3}),
-    ]
-    pooling = (
-        PoolingGroup(
-            code="WG000101",
-            name="wijkgroep 1",
-            level=GeoLevel.WIJKGROEP,
-            members=("WK000105", "WK000106"),
-            gemeentecode="GM0001",
-        ),
-    )
-    return ProtectedDraft(
-        schooljaar=YEAR,
-        policy=POLICY,
-        policy_hash=log.policy_hash(POLICY),
-        percentage_basis="rounded",
-        cells=tuple(cells),
-        pooling=pooling,
-        decisions=tuple(decisions),
-    )
-
-
-def seal(draft: ProtectedDraft, signer: log.Signer, release_id: str = "R2023-test"):
-    return log.seal(
-        draft,
-        release_id=release_id,
-        created_at="2024-05-01T12:00:00+00:00",
-        data_fingerprint="f" * 64,
-        geography_fingerprint="g" * 64,
-        code_version="0.1.0",
-        run_report={"pupils_without_adres": 12},
-        signer=signer,
-        commitment_key=COMMITMENT_KEY,
-    )
-
-
-@pytest.fixture(scope="module")
-def signer() -> log.Signer:
-    return log.Signer(Ed25519PrivateKey.generate())
+from tests.support.builders import (
+    COMMITMENT_KEY,
+    POLICY,
+    YEAR,
+    decision_for,
+    release_cell,
+    seal_draft,
+    small_draft,
+)
 
 
 def entries(release) -> list[dict]:
@@ -227,7 +126,7 @@ def test_rotation_replaces_the_key_and_archives_the_old_public_half(tmp_path):
 
 
 def test_the_log_is_a_hash_chain_framed_by_header_and_signed_head(signer):
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     lines = release.suppression_log
     es = entries(release)
     assert es[0]["kind"] == "header" and es[-1]["kind"] == "head"
@@ -248,7 +147,7 @@ def test_the_log_is_a_hash_chain_framed_by_header_and_signed_head(signer):
 
 
 def test_every_entry_carries_release_policy_data_and_code_ids(signer):
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     for e in entries(release):
         assert e["release_id"] == "R2023-test"
         assert e["policy_hash"] == release.policy_hash
@@ -257,7 +156,7 @@ def test_every_entry_carries_release_policy_data_and_code_ids(signer):
 
 
 def test_header_binds_release_json_and_basis(signer):
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     header = entries(release)[0]
     assert header["release_json_sha256"] == log.metadata_hash(release.metadata())
     assert header["percentage_basis"] == "rounded"
@@ -267,7 +166,7 @@ def test_header_binds_release_json_and_basis(signer):
 
 def test_one_entry_per_cell_in_cell_order_then_the_other_decisions(signer):
     draft = small_draft()
-    release = seal(draft, signer)
+    release = seal_draft(draft, signer)
     es = entries(release)[1:-1]
     cell_entries = [e for e in es if e["kind"] in log.CELL_KINDS]
     assert [(e["geo_level"], e["geo_code"]) for e in cell_entries] == [
@@ -279,7 +178,7 @@ def test_one_entry_per_cell_in_cell_order_then_the_other_decisions(signer):
 
 def test_published_entries_carry_the_published_numbers(signer):
     draft = small_draft()
-    es = {e["geo_code"]: e for e in entries(seal(draft, signer)) if e["kind"] == "published"}
+    es = {e["geo_code"]: e for e in entries(seal_draft(draft, signer)) if e["kind"] == "published"}
     for c in draft.cells:
         if c.status is CellStatus.PUBLISHED:
             e = es[c.geo_code]
@@ -292,7 +191,7 @@ def test_published_entries_carry_the_published_numbers(signer):
 
 def test_primary_entries_state_the_rule_class_only(signer):
     """ "group_disclosure" on a cell would say everyone in it shares the attribute."""
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     primaries = [e for e in entries(release) if e["kind"] == "suppressed_primary"]
     assert len(primaries) == 2
     for e in primaries:
@@ -306,7 +205,7 @@ def test_primary_entries_state_the_rule_class_only(signer):
 
 
 def test_commitments_open_to_the_rule_and_count_on_the_sealed_side(signer):
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     by_code = {e["geo_code"]: e for e in entries(release)}
     assert log.open_commitment_rule(by_code["WK000102"], COMMITMENT_KEY, 100) == ("min_cell", 7)
     assert log.open_commitment_rule(by_code["WK000103"], COMMITMENT_KEY, 100) == (
@@ -320,7 +219,7 @@ def test_commitments_open_to_the_rule_and_count_on_the_sealed_side(signer):
 
 
 def test_a_commitment_does_not_open_with_another_key_or_a_changed_nonce(signer):
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     entry = next(e for e in entries(release) if e["geo_code"] == "WK000102")
     assert log.open_commitment(entry, bytes(32), 100) is None
     assert log.open_commitment({**entry, "nonce": "00" * 16}, COMMITMENT_KEY, 100) is None
@@ -332,7 +231,7 @@ def test_equal_counts_give_unrelated_commitments(signer):
     draft = small_draft()
     decisions = list(draft.decisions)
     decisions[5] = decisions[5].model_copy(update={"sealed_count": 7})
-    release = seal(draft.model_copy(update={"decisions": tuple(decisions)}), signer)
+    release = seal_draft(draft.model_copy(update={"decisions": tuple(decisions)}), signer)
     by_code = {e["geo_code"]: e for e in entries(release)}
     assert by_code["WK000102"]["commitment"] != by_code["WK000103"]["commitment"]
 
@@ -344,7 +243,9 @@ def test_equal_counts_give_unrelated_commitments(signer):
 )
 def test_any_primary_commitment_opens_to_what_was_committed(count, rule):
     signer = log.Signer(Ed25519PrivateKey.generate())
-    c = cell(GeoLevel.WIJK, "WK000102", CellStatus.SUPPRESSED_PRIMARY, rule=rule)
+    c = release_cell(
+        GeoLevel.WIJK, "WK000102", CellStatus.SUPPRESSED_PRIMARY, rule=rule, schooljaar=YEAR
+    )
     draft = ProtectedDraft(
         schooljaar=YEAR,
         policy=POLICY,
@@ -353,13 +254,13 @@ def test_any_primary_commitment_opens_to_what_was_committed(count, rule):
         cells=(c,),
         decisions=(decision_for(c, sealed_count=count),),
     )
-    entry = entries(seal(draft, signer))[1]
+    entry = entries(seal_draft(draft, signer))[1]
     assert entry["rule"] == "primary"
     assert log.open_commitment_rule(entry, COMMITMENT_KEY, 400) == (rule.value, count)
 
 
 def test_secondary_and_pooled_entries_say_why(signer):
-    by_code = {e["geo_code"]: e for e in entries(seal(small_draft(), signer))}
+    by_code = {e["geo_code"]: e for e in entries(seal_draft(small_draft(), signer))}
     assert by_code["WK000104"]["rule"] == "secondary"
     assert by_code["WK000104"]["detail"] == {"protects": "WK000102"}
     assert by_code["WK000105"]["pooled_into"] == "WG000101"
@@ -369,7 +270,7 @@ def test_secondary_and_pooled_entries_say_why(signer):
 
 def test_a_cell_without_a_decision_still_gets_its_entry(signer):
     draft = small_draft()
-    release = seal(draft.model_copy(update={"decisions": ()}), signer)
+    release = seal_draft(draft.model_copy(update={"decisions": ()}), signer)
     es = [e for e in entries(release) if e["kind"] in log.CELL_KINDS]
     assert len(es) == len(draft.cells)
     primary = next(e for e in es if e["geo_code"] == "WK000103")
@@ -378,7 +279,7 @@ def test_a_cell_without_a_decision_still_gets_its_entry(signer):
 
 
 def test_signature_is_canonical_base64(signer):
-    head = entries(seal(small_draft(), signer))[-1]
+    head = entries(seal_draft(small_draft(), signer))[-1]
     raw = base64.b64decode(head["signature"])
     assert len(raw) == 64
     assert base64.b64encode(raw).decode() == head["signature"]
@@ -396,7 +297,7 @@ def _replace_cell(draft, index, **update):
 def test_seal_refuses_a_withheld_cell_with_numbers(signer):
     draft = _replace_cell(small_draft(), 4, numerator=5, denominator=9)
     with pytest.raises(InternalError) as e:
-        seal(draft, signer)
+        seal_draft(draft, signer)
     assert e.value.code == "SEAL_WITHHELD_HAS_NUMBERS"
 
 
@@ -410,23 +311,25 @@ def test_seal_refuses_a_decision_that_contradicts_its_cell(signer):
         percentage=None,
     )
     with pytest.raises(InternalError) as e:
-        seal(draft, signer)
+        seal_draft(draft, signer)
     assert e.value.code == "SEAL_DECISION_STATUS"
 
 
 def test_seal_refuses_a_decision_for_a_cell_that_is_not_there(signer):
     draft = small_draft()
-    stray = decision_for(cell(GeoLevel.WIJK, "WK999999", CellStatus.PUBLISHED, 10, 10))
+    stray = decision_for(
+        release_cell(GeoLevel.WIJK, "WK999999", CellStatus.PUBLISHED, 10, 10, schooljaar=YEAR)
+    )
     draft = draft.model_copy(update={"decisions": (*draft.decisions, stray)})
     with pytest.raises(InternalError) as e:
-        seal(draft, signer)
+        seal_draft(draft, signer)
     assert e.value.code == "SEAL_DECISION_WITHOUT_CELL"
 
 
 def test_seal_refuses_a_policy_hash_that_is_not_the_policy(signer):
     draft = small_draft().model_copy(update={"policy_hash": "0" * 64})
     with pytest.raises(InternalError) as e:
-        seal(draft, signer)
+        seal_draft(draft, signer)
     assert e.value.code == "SEAL_POLICY_HASH"
 
 
@@ -436,7 +339,7 @@ def test_seal_refuses_person_keys_or_counts_in_detail_without_quoting_them(signe
     decisions = list(draft.decisions)
     decisions[10] = decisions[10].model_copy(update={"detail": {key: "CANARY-rin-0042"}})
     with pytest.raises(InternalError) as e:
-        seal(draft.model_copy(update={"decisions": tuple(decisions)}), signer)
+        seal_draft(draft.model_copy(update={"decisions": tuple(decisions)}), signer)
     assert e.value.code == "SEAL_SENSITIVE_DETAIL"
     assert "CANARY" not in str(e.value)
 

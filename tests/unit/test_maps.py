@@ -1,6 +1,6 @@
 """Wijk maps: the shipped geometry, the classes, and the maps in the factsheet and comparison page.
 
-The release is the hand-built Heerlen release of ``test_factsheet.py`` (eight of Heerlen's 23
+The release is the hand-built Heerlen release of ``tests/support/heerlen.py`` (eight of Heerlen's 23
 wijken have cells, two wijkgroepen, primary and secondary suppression).
 """
 
@@ -12,18 +12,15 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-import test_factsheet as FIXTURE  # the factsheet tests' release fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
 from api.factsheet import geo, maps, render_comparison, render_factsheet
 from api.factsheet.charts import _luminance
 from kansenkluis.config import GEO_ATTRIBUTION, geo_dir
+from tests.support.heerlen import HEERLEN, LANDGRAAF_WIJK, WG1, WG2, heerlen_release
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-HEERLEN = FIXTURE.HEERLEN
 
 
 # --- the geometry ------------------------------------------------------------------------
@@ -117,7 +114,7 @@ def test_class_colours_darken_step_by_step() -> None:
 
 @pytest.fixture(scope="module")
 def factsheet() -> str:
-    return render_factsheet(FIXTURE.heerlen_release(), HEERLEN, "html").decode()
+    return render_factsheet(heerlen_release(), HEERLEN, "html").decode()
 
 
 def _map_of(page: str, indicator: str) -> ET.Element:
@@ -137,10 +134,10 @@ def test_the_map_draws_every_wijk_of_the_gemeente_once(factsheet: str) -> None:
     drawn = [c for a in _areas(svg) for c in a.get("data-wijken", "").split(";")]
     assert sorted(drawn) == sorted(geo.geography().wijken_of(HEERLEN))
     # the wijkgroep is one area with its figure written on it
-    groups = [a for a in _areas(svg) if a.get("data-code") == FIXTURE.WG1[0]]
+    groups = [a for a in _areas(svg) if a.get("data-code") == WG1[0]]
     assert len(groups) == 1 and groups[0].get("data-wijken") == "WK091711;WK091712"
     assert "41,7%" in "".join(svg.itertext())
-    assert FIXTURE.LANDGRAAF_WIJK[0] not in ET.tostring(svg, encoding="unicode")
+    assert LANDGRAAF_WIJK[0] not in ET.tostring(svg, encoding="unicode")
 
 
 def test_map_colours_follow_the_legend_classes(factsheet: str) -> None:
@@ -183,12 +180,12 @@ def test_breakdowns_share_one_figure_and_one_set_of_classes(factsheet: str) -> N
     codes = [c for a in _areas(svg) for c in a.get("data-wijken", "").split(";")]
     assert len(codes) == 2 * 23  # vmbo and havo (vwo has no cells in this release)
     # the suppressed wijkgroep of opstroom havo is one hatched area
-    group = [a for a in _areas(svg) if a.get("data-code") == FIXTURE.WG2[0]]
+    group = [a for a in _areas(svg) if a.get("data-code") == WG2[0]]
     assert len(group) == 1 and group[0].get("data-status") == "suppressed_primary"
 
 
 def test_comparison_maps_are_focusable_and_name_their_wijk() -> None:
-    page = render_comparison(FIXTURE.heerlen_release(), HEERLEN, ["heroverweging"])
+    page = render_comparison(heerlen_release(), HEERLEN, ["heroverweging"])
     svg = ET.fromstring(re.search(r'<svg[^>]*class="kaart".*?</svg>', page, re.S).group(0))  # type: ignore[union-attr]
     assert svg.get("role") == "group"
     areas = _areas(svg)

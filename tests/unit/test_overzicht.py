@@ -1,6 +1,6 @@
 """The programme's overview: all 342 gemeenten on one map, and the gemeenten per COROP region.
 
-Rendered from the hand-built Heerlen release of ``test_factsheet.py``: Heerlen has gemeente
+Rendered from the hand-built Heerlen release of ``tests/support/heerlen.py``: Heerlen has gemeente
 figures, and opleidingsmobiliteit is published for the region pool Zuid-Limburg (Heerlen,
 Landgraaf, Maastricht). Every other gemeente has no cell in that release.
 """
@@ -14,17 +14,17 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-import test_factsheet as FIXTURE  # the factsheet tests' release fixture
 
 from api.factsheet import factsheet_csp, geo, maps, render_overview
 from kansenkluis.config import GEO_ATTRIBUTION
 from kansenkluis.errors import UserError
+from tests.support.heerlen import REGIO, heerlen_release, text_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _page(indicator: str, visible=None, breakdown=None) -> str:  # type: ignore[no-untyped-def]
-    release = FIXTURE.heerlen_release()
+    release = heerlen_release()
     return render_overview(release, indicator, breakdown, "html", visible).decode()
 
 
@@ -43,7 +43,7 @@ def test_the_map_draws_every_gemeente_once() -> None:
     heerlen = by_code["GM0917"]
     assert heerlen.get("data-waarde") == "46.7" and heerlen.get("fill") in maps.CLASS_COLOURS
     assert by_code["GM0363"].get("data-status") == "missing"
-    text = FIXTURE.text_of(page)
+    text = text_of(page)
     assert "Nederland: 35,1%" in text and html.unescape(GEO_ATTRIBUTION) in text
     assert "1 van de 342 gemeenten hebben een gepubliceerd cijfer" in text
 
@@ -69,7 +69,7 @@ def test_gemeenten_are_listed_per_corop_region() -> None:
 
 def test_region_pools_are_one_area_with_their_figure() -> None:
     page = _page("opleidingsmobiliteit", breakdown="max_mbo2")
-    pools = [a for a in _areas(page) if a.get("data-code") == FIXTURE.REGIO[0]]
+    pools = [a for a in _areas(page) if a.get("data-code") == REGIO[0]]
     assert len(pools) == 1
     members = {w[:6].replace("WK", "GM") for w in pools[0].get("data-wijken", "").split(";")}
     assert members == {"GM0917", "GM0882", "GM0935"}
@@ -96,9 +96,7 @@ def test_the_overview_is_a_self_contained_document_under_the_factsheet_csp() -> 
     digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
     assert len(styles) == 1 and f"'sha256-{digest}'" in factsheet_csp()
     assert "<script" not in page and re.search(r"\sstyle=", page) is None
-    pdf = render_overview(
-        FIXTURE.heerlen_release(), "heroverweging", None, "pdf", lambda c: c == "GM0917"
-    )
+    pdf = render_overview(heerlen_release(), "heroverweging", None, "pdf", lambda c: c == "GM0917")
     assert pdf.startswith(b"%PDF-")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import subprocess
@@ -29,15 +28,10 @@ from secure.keys import (
 from secure.link import open_linked
 from secure.pseudonym import PSEUDONYM_HEX_CHARS, SqlPseudonymiser, pseudonymise
 from secure.store import SealedStore
+from tests.support.batches import tiny_tables
+from tests.support.digests import tree_digest
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "/"
-        for p in sorted(root.rglob("*"))
-    }
 
 
 def generations(store: SealedStore) -> list[str]:
@@ -126,8 +120,8 @@ def test_sql_pseudonym_is_hmac_sha256(secret, rin):
     assert len(got[0]) == PSEUDONYM_HEX_CHARS
 
 
-def test_every_rin_is_replaced_by_its_keyed_pseudonym(sealed_home, store, make_batch, batch_kit):
-    raw = batch_kit.tiny_tables()
+def test_every_rin_is_replaced_by_its_keyed_pseudonym(sealed_home, store, make_batch):
+    raw = tiny_tables()
     store.ingest(make_batch())
     secret = load_pseudonym_secret(sealed_home.keys_dir)
 
@@ -147,9 +141,9 @@ def test_every_rin_is_replaced_by_its_keyed_pseudonym(sealed_home, store, make_b
     assert pd.isna(ko.loc[pseudonymise(secret, "100000003"), "rin_ouder2"])
 
 
-def test_values_and_types_survive_the_round_trip(store, make_batch, batch_kit):
+def test_values_and_types_survive_the_round_trip(store, make_batch):
     store.ingest(make_batch(fmt="sav"))
-    raw = batch_kit.tiny_tables()
+    raw = tiny_tables()
     persoon = store.read_table("persoon")
     assert str(persoon.schema.field("geboortejaar").type) == "int32"
     assert sorted(persoon.column("geboortejaar").to_pylist()) == sorted(raw["persoon"].geboortejaar)
@@ -175,11 +169,11 @@ def test_fingerprint_is_the_same_for_every_source_format(store, make_batch):
     max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seed=st.integers(0, 2**32 - 1))
-def test_fingerprint_ignores_row_order_and_buren_order(store, make_batch, batch_kit, seed):
+def test_fingerprint_ignores_row_order_and_buren_order(store, make_batch, seed):
     plain = store.ingest(make_batch(name=f"plain{seed}")).data_fingerprint
     tables = {
         name: frame.sample(frac=1, random_state=seed).reset_index(drop=True)
-        for name, frame in batch_kit.tiny_tables().items()
+        for name, frame in tiny_tables().items()
     }
     tables["geografie"].loc[0, "buren"] = " ; ".join(
         reversed(str(tables["geografie"].loc[0, "buren"]).split(";"))
@@ -197,10 +191,10 @@ def test_fingerprint_changes_with_any_value(store, make_batch, batch_tables):
 # --- encryption at rest ----------------------------------------------------------------------
 
 
-def test_nothing_is_readable_on_disk(sealed_home, store, make_batch, batch_kit):
+def test_nothing_is_readable_on_disk(sealed_home, store, make_batch):
     report = store.ingest(make_batch())
     secret = load_pseudonym_secret(sealed_home.keys_dir)
-    raw = batch_kit.tiny_tables()
+    raw = tiny_tables()
     needles = {b"PAR1", b"Centrum", b"Amsterdam", b"havo_vwo", b"01BB", b"WK0363", b"GM0014"}
     for value in raw["persoon"].rin:
         needles |= {value.encode(), pseudonymise(secret, value).encode()}

@@ -1,8 +1,8 @@
 """Trends over school years: the sentence, the series with gaps, the store look-up, the pages.
 
-The releases are the hand-built Heerlen release of ``test_factsheet.py`` (2022) and two earlier
-years made from it (``earlier_release``): 2020 with every figure 4 points lower, 2021 2 points
-lower and Heerlen's heroverweging withheld.
+The releases are the hand-built Heerlen release of ``tests/support/heerlen.py`` (2022) and two
+earlier years made from it (``earlier_release``): 2020 with every figure 4 points lower, 2021 2
+points lower and Heerlen's heroverweging withheld.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import test_factsheet as FIXTURE  # the factsheet tests' release fixture
 
 from api.factsheet import jaar_of_release, load_history, render_comparison, render_factsheet
 from api.factsheet.sentences import trend_sentence
@@ -20,8 +19,15 @@ from api.factsheet.trends import punten
 from disclosure.store import ReleaseStore
 from kansenkluis.domain import GeoLevel
 from kansenkluis.errors import UserError
+from tests.support.heerlen import (
+    HEERLEN,
+    LANDGRAAF_WIJK,
+    earlier_release,
+    heerlen_history,
+    heerlen_release,
+    text_of,
+)
 
-HEERLEN = FIXTURE.HEERLEN
 JAREN = ("2020/21", "2021/22", "2022/23")
 
 
@@ -60,7 +66,7 @@ def test_a_withheld_year_is_skipped_never_read_as_zero() -> None:
 
 
 def test_points_follow_the_years_with_gaps() -> None:
-    history = FIXTURE.heerlen_history()
+    history = heerlen_history()
     got = punten(history, "heroverweging", "totaal", GeoLevel.GEMEENTE)
     assert [(p.schooljaar, p.eigen, p.land) for p in got] == [
         (2020, 42.7, 31.1),
@@ -77,29 +83,28 @@ def test_points_follow_the_years_with_gaps() -> None:
 
 
 def test_history_reads_the_newest_release_of_each_earlier_year(tmp_path: Path) -> None:
-    store = ReleaseStore(tmp_path / "releases.sqlite")
-    shown = FIXTURE.heerlen_release()
-    first_2021 = FIXTURE.earlier_release(2021, -2.0)
-    second_2021 = FIXTURE.earlier_release(2021, -3.0).model_copy(
-        update={"id": "R2021-second", "created_at": "2024-06-01T00:00:00+00:00"}
-    )
-    for release in (
-        FIXTURE.earlier_release(2016, -9.0),  # outside the five school years of 2022
-        FIXTURE.earlier_release(2020, -4.0),
-        second_2021,
-        first_2021,
-        shown,
-    ):
-        store.save(release)
-    history = load_history(store, shown, HEERLEN)
-    store.close()
+    with ReleaseStore(tmp_path / "releases.sqlite") as store:
+        shown = heerlen_release()
+        first_2021 = earlier_release(2021, -2.0)
+        second_2021 = earlier_release(2021, -3.0).model_copy(
+            update={"id": "R2021-second", "created_at": "2024-06-01T00:00:00+00:00"}
+        )
+        for release in (
+            earlier_release(2016, -9.0),  # outside the five school years of 2022
+            earlier_release(2020, -4.0),
+            second_2021,
+            first_2021,
+            shown,
+        ):
+            store.save(release)
+        history = load_history(store, shown, HEERLEN)
     assert [(j.schooljaar, j.release_id) for j in history] == [
         (2020, "R2020-heerlen-test"),
         (2021, "R2021-second"),
         (2022, shown.id),
     ]
     # what the store gives equals what the release itself says
-    assert history[0].cells == jaar_of_release(FIXTURE.earlier_release(2020, -4.0), HEERLEN).cells
+    assert history[0].cells == jaar_of_release(earlier_release(2020, -4.0), HEERLEN).cells
     # the gemeente's, its region's and the nation's cells only: never a wijk
     levels = {c.geo_level for j in history for c in j.cells.values()}
     assert levels == {GeoLevel.GEMEENTE, GeoLevel.LAND, GeoLevel.REGIO}
@@ -110,7 +115,7 @@ def test_history_reads_the_newest_release_of_each_earlier_year(tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def factsheet() -> str:
-    html = render_factsheet(FIXTURE.heerlen_release(), HEERLEN, "html", FIXTURE.heerlen_history())
+    html = render_factsheet(heerlen_release(), HEERLEN, "html", heerlen_history())
     return html.decode()
 
 
@@ -121,7 +126,7 @@ def _trend_svgs(page: str) -> list[ET.Element]:
 def test_every_indicator_gets_a_trend_with_labelled_values(factsheet: str) -> None:
     svgs = _trend_svgs(factsheet)
     assert len(svgs) == 8  # seven wijk indicators and opleidingsmobiliteit
-    text = FIXTURE.text_of(factsheet)
+    text = text_of(factsheet)
     assert "In 2022/23 zijn in de gemeente Heerlen te weinig leerlingen" not in text, (
         "2022 is published"
     )
@@ -142,18 +147,17 @@ def test_every_indicator_gets_a_trend_with_labelled_values(factsheet: str) -> No
 
 
 def test_one_school_year_gives_no_trend() -> None:
-    page = render_factsheet(FIXTURE.heerlen_release(), HEERLEN, "html").decode()
+    page = render_factsheet(heerlen_release(), HEERLEN, "html").decode()
     assert 'class="trend"' not in page and "t.o.v. 42,7%" not in page
-    single = (jaar_of_release(FIXTURE.heerlen_release(), HEERLEN),)
+    single = (jaar_of_release(heerlen_release(), HEERLEN),)
     assert (
-        'class="trend"'
-        not in render_factsheet(FIXTURE.heerlen_release(), HEERLEN, "html", single).decode()
+        'class="trend"' not in render_factsheet(heerlen_release(), HEERLEN, "html", single).decode()
     )
 
 
 def test_the_comparison_page_shows_the_trends_of_its_indicators() -> None:
     page = render_comparison(
-        FIXTURE.heerlen_release(), HEERLEN, ["heroverweging", "opstroom"], FIXTURE.heerlen_history()
+        heerlen_release(), HEERLEN, ["heroverweging", "opstroom"], heerlen_history()
     )
     assert len(_trend_svgs(page)) == 2
     assert "Ontwikkeling over de schooljaren" in page
@@ -162,15 +166,14 @@ def test_the_comparison_page_shows_the_trends_of_its_indicators() -> None:
 def test_a_gemeentes_part_of_the_release_renders_the_same_factsheet(tmp_path: Path) -> None:
     from api.factsheet import load_release
 
-    store = ReleaseStore(tmp_path / "releases.sqlite")
-    full = FIXTURE.heerlen_release()
-    store.save(full)
-    part = load_release(store, full.id, HEERLEN)
-    # Landgraaf's wijk is not read; everything Heerlen's factsheet shows is
-    assert FIXTURE.LANDGRAAF_WIJK[0] not in {c.geo_code for c in part.cells}
-    assert len(part.cells) < len(full.cells)
-    assert render_factsheet(part, HEERLEN, "html") == render_factsheet(full, HEERLEN, "html")
-    with pytest.raises(UserError) as err:
-        load_release(store, "R-none", HEERLEN)
-    assert err.value.code == "RELEASE_NOT_FOUND"
-    store.close()
+    with ReleaseStore(tmp_path / "releases.sqlite") as store:
+        full = heerlen_release()
+        store.save(full)
+        part = load_release(store, full.id, HEERLEN)
+        # Landgraaf's wijk is not read; everything Heerlen's factsheet shows is
+        assert LANDGRAAF_WIJK[0] not in {c.geo_code for c in part.cells}
+        assert len(part.cells) < len(full.cells)
+        assert render_factsheet(part, HEERLEN, "html") == render_factsheet(full, HEERLEN, "html")
+        with pytest.raises(UserError) as err:
+            load_release(store, "R-none", HEERLEN)
+        assert err.value.code == "RELEASE_NOT_FOUND"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_log import seal, small_draft
 
 from disclosure import log
 from disclosure.export import export_release
@@ -14,6 +12,7 @@ from disclosure.release import ReleaseCell
 from disclosure.utility import release_utility, utility_table
 from disclosure.verify import verify_export
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
+from tests.support.builders import release_cell, seal_draft, small_draft
 
 P, S1, S2, POOLED = (
     CellStatus.PUBLISHED,
@@ -32,19 +31,17 @@ def cell(
     indicator: str = "heroverweging",
     pooled_into: str | None = None,
 ) -> ReleaseCell:
-    return ReleaseCell(
+    """A cell whose published figure is half of ``den`` (50%); withheld ones carry no numbers."""
+    return release_cell(
+        level,
+        code,
+        status,
+        None if den is None else den // 2,
+        den,
         indicator=indicator,
-        breakdown="totaal",
-        schooljaar=2022,
-        geo_level=level,
-        geo_code=code,
-        geo_name=f"naam {code}",
-        numerator=None if den is None else den // 2,
-        denominator=den,
         percentage=None if den is None else 50.0,
-        status=status,
-        pooled_into=pooled_into,
         rule=Rule.PUBLISHED if status is P else Rule.SECONDARY,
+        pooled_into=pooled_into,
     )
 
 
@@ -88,16 +85,11 @@ def test_a_withheld_land_leaves_the_lost_pupils_unknown() -> None:
     assert u["heroverweging/totaal"]["pupils_outside_wijk_figures"] is None
 
 
-@pytest.fixture
-def signer() -> log.Signer:
-    return log.Signer(Ed25519PrivateKey.generate())
-
-
 def test_a_sealed_release_carries_its_utility_and_verify_recomputes_it(
     signer: log.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     draft = small_draft()
-    release = seal(draft, signer)
+    release = seal_draft(draft, signer)
     assert release.utility == release_utility(draft.cells)
     assert "utility" in release.metadata()
     export_release(release, tmp_path / "good")
@@ -105,7 +97,7 @@ def test_a_sealed_release_carries_its_utility_and_verify_recomputes_it(
     # a release sealed (validly signed) over a utility block the cells do not show
     wrong = {k: {**v, "wijken_own": 999} for k, v in release_utility(draft.cells).items()}
     monkeypatch.setattr(log, "release_utility", lambda cells: wrong)
-    export_release(seal(draft, signer, release_id="R2023-bad"), tmp_path / "bad")
+    export_release(seal_draft(draft, signer, release_id="R2023-bad"), tmp_path / "bad")
     result = verify_export(tmp_path / "bad")
     assert not result.ok
     assert any("utility block" in f for f in result.failures), result.failures

@@ -1,6 +1,7 @@
 """`kluis audit verify`: an untouched export passes; every kind of tampering is named.
 
-The exports are built from a hand-made draft (tests/unit/test_log.py) sealed with a fresh key.
+The exports are built from a hand-made draft (``tests.support.builders.small_draft``) sealed with
+a fresh key.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_log import COMMITMENT_KEY, cell, decision_for, seal, small_draft
 
 from disclosure import log
 from disclosure.export import (
@@ -32,17 +32,21 @@ from disclosure.release import ProtectedDraft
 from disclosure.verify import read_policy_limits, verify_export
 from kansenkluis.domain import CellStatus, GeoLevel, Rule
 from kansenkluis.errors import UserError
-
-
-@pytest.fixture(scope="module")
-def signer() -> log.Signer:
-    return log.Signer(Ed25519PrivateKey.generate())
+from tests.support.builders import (
+    COMMITMENT_KEY,
+    POLICY,
+    YEAR,
+    decision_for,
+    release_cell,
+    seal_draft,
+    small_draft,
+)
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, signer) -> Path:
     out = tmp_path_factory.mktemp("pristine") / "export"
-    export_release(seal(small_draft(), signer), out)
+    export_release(seal_draft(small_draft(), signer), out)
     return out
 
 
@@ -104,10 +108,10 @@ def test_the_export_verifies_with_the_same_key_given_explicitly(pristine, signer
 
 def test_export_refuses_a_folder_holding_another_release(pristine, signer, tmp_path):
     out = tmp_path / "x"
-    export_release(seal(small_draft(), signer, release_id="R-one"), out)
-    export_release(seal(small_draft(), signer, release_id="R-one"), out)  # same release: fine
+    export_release(seal_draft(small_draft(), signer, release_id="R-one"), out)
+    export_release(seal_draft(small_draft(), signer, release_id="R-one"), out)  # same release: fine
     with pytest.raises(UserError) as e:
-        export_release(seal(small_draft(), signer, release_id="R-two"), out)
+        export_release(seal_draft(small_draft(), signer, release_id="R-two"), out)
     assert e.value.code == "EXPORT_FOLDER_IN_USE"
 
 
@@ -348,9 +352,9 @@ def test_a_release_from_before_a_rotation_still_verifies_with_its_own_key(tmp_pa
     signing = tmp_path / "signing"
     log.create_signing_key(signing)
     old_export, new_export = tmp_path / "old", tmp_path / "new"
-    export_release(seal(small_draft(), log.load_signer(signing), "R-old"), old_export)
+    export_release(seal_draft(small_draft(), log.load_signer(signing), "R-old"), old_export)
     log.rotate_signing_key(signing)
-    export_release(seal(small_draft(), log.load_signer(signing), "R-new"), new_export)
+    export_release(seal_draft(small_draft(), log.load_signer(signing), "R-new"), new_export)
 
     assert verify_export(old_export).ok
     assert verify_export(new_export).ok
@@ -366,8 +370,6 @@ def test_a_release_from_before_a_rotation_still_verifies_with_its_own_key(tmp_pa
 
 
 def _one_cell_draft(c, policy=None, basis="rounded", dp=None, pooling=()) -> ProtectedDraft:
-    from test_log import POLICY
-
     policy = policy or POLICY
     return ProtectedDraft(
         schooljaar=2023,
@@ -382,13 +384,13 @@ def _one_cell_draft(c, policy=None, basis="rounded", dp=None, pooling=()) -> Pro
 
 
 def _published(num, den, pct=None):
-    c = cell(GeoLevel.WIJK, "WK000101", CellStatus.PUBLISHED, num, den)
+    c = release_cell(GeoLevel.WIJK, "WK000101", CellStatus.PUBLISHED, num, den, schooljaar=YEAR)
     return c if pct is None else c.model_copy(update={"percentage": pct})
 
 
 def _signed_export(draft, signer, tmp_path) -> Path:
     out = tmp_path / "signed"
-    export_release(seal(draft, signer), out)
+    export_release(seal_draft(draft, signer), out)
     return out
 
 
@@ -426,20 +428,19 @@ def test_exact_basis_accepts_a_percentage_within_the_rounding_of_the_counts(sign
 
 
 def test_complement_rule_is_checked_when_the_policy_turns_it_on(signer, tmp_path):
-    from test_log import POLICY
-
     policy = {**POLICY, "complement_k": 10}
     draft = _one_cell_draft(_published(40, 45), policy=policy)
     assert "[complement]" in failures_of(_signed_export(draft, signer, tmp_path))
 
 
 def test_a_pooled_row_must_name_a_pool_that_holds_it(signer, tmp_path):
-    c = cell(
+    c = release_cell(
         GeoLevel.WIJK,
         "WK000105",
         CellStatus.POOLED,
         rule=Rule.POOLED_WIJK,
         pooled_into="WG000999",
+        schooljaar=YEAR,
     )
     text = failures_of(_signed_export(_one_cell_draft(c, pooling=()), signer, tmp_path))
     assert "not a pool of release.json" in text
@@ -556,8 +557,6 @@ def test_a_release_under_the_shipped_policy_verifies_and_its_basis_is_checked(si
 
 
 def test_percentage_decimals_follow_the_policy(signer, tmp_path):
-    from test_log import POLICY
-
     two = {**POLICY, "percentage_decimals": 2}
     c = _published(10, 15, pct=66.67)
     assert verify_export(_signed_export(_one_cell_draft(c, policy=two), signer, tmp_path)).ok
@@ -568,7 +567,7 @@ def test_percentage_decimals_follow_the_policy(signer, tmp_path):
 def test_verify_release_checks_a_release_as_its_export(signer):
     from disclosure.verify import verify_release
 
-    release = seal(small_draft(), signer)
+    release = seal_draft(small_draft(), signer)
     assert verify_release(release).ok
     forged = release.model_copy(update={"suppression_log": release.suppression_log[:-1]})
     assert not verify_release(forged).ok

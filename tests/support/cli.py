@@ -1,4 +1,4 @@
-"""Run the ``kluis`` command line in a subprocess, as an operator would (shared by the tests)."""
+"""Run the ``kluis`` command line in a subprocess, as an operator would."""
 
 from __future__ import annotations
 
