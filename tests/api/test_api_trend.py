@@ -26,7 +26,8 @@ def _earlier(year: int, withhold_heerlen: bool) -> Release:
     cells: list[ReleaseCell] = []
     for cell in build_cells():
         update: dict[str, object] = {"schooljaar": year}
-        if cell.status is CellStatus.PUBLISHED and cell.numerator is not None:
+        published = cell.status is CellStatus.PUBLISHED
+        if published and cell.numerator is not None and cell.denominator is not None:
             # other figures each year: the numerator moves by (2022 - year) * 5
             num = max(0, cell.numerator - (2022 - year) * 5)
             update |= {"numerator": num, "percentage": round(100 * num / cell.denominator, 1)}

@@ -210,7 +210,9 @@ class PublishedRelease:
         for group in pooling:
             get = group.get if isinstance(group, Mapping) else lambda k, g=group: getattr(g, k)
             code = str(get("code"))
-            pools[code] = tuple(str(m) for m in get("members"))
+            members = get("members")
+            assert members is not None, f"pool {code} lists no members"
+            pools[code] = tuple(str(m) for m in members)
             populations[code] = tuple(str(p) for p in (get("populations") or ()))
         return cls(tuple(SeenCell.of(c) for c in cells), pools, policy, populations)
 

@@ -14,10 +14,11 @@ import functools
 import http.server
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response
 
 from api.factsheet import STATIC_DIR, factsheet_csp, render_comparison, render_factsheet
 from tests.support.heerlen import (
@@ -31,6 +32,8 @@ from tests.support.heerlen import (
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 DOCS_IMG = REPO / "docs" / "img"
+
+OpenPage = Callable[..., Page]
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,7 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -101,37 +104,32 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page_at(browser, site):  # type: ignore[no-untyped-def]
+def page_at(browser: Browser, site: str) -> Iterator[OpenPage]:
     """Open a page; afterwards assert it made no outside request and hit no CSP or JS error."""
-    pages = []
+    pages: list[BrowserContext] = []
     problems: list[str] = []
 
-    def open_page(name: str, width: int = 1100, height: int = 1400):  # type: ignore[no-untyped-def]
+    def on_console(m: ConsoleMessage) -> None:
+        # Failed loads are judged by their response (the browser's own favicon request may
+        # 404); everything else the console reports is a problem.
+        if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource"):
+            problems.append(m.text)
+
+    def on_response(r: Response) -> None:
+        if r.status >= 400 and not r.url.endswith("/favicon.ico"):
+            problems.append(f"{r.status} for {r.url}")
+
+    def on_request(r: Request) -> None:
+        if not r.url.startswith(site):
+            problems.append(f"outside request {r.url}")
+
+    def open_page(name: str, width: int = 1100, height: int = 1400) -> Page:
         context = browser.new_context(viewport={"width": width, "height": height}, locale="nl-NL")
         page = context.new_page()
-        # Failed loads are judged by their response below (the browser's own favicon
-        # request may 404); everything else the console reports is a problem.
-        page.on(
-            "console",
-            lambda m: (
-                m.type in ("error", "warning")
-                and not m.text.startswith("Failed to load resource")
-                and problems.append(m.text)
-            ),
-        )
-        page.on(
-            "response",
-            lambda r: (
-                r.status >= 400
-                and not r.url.endswith("/favicon.ico")
-                and problems.append(f"{r.status} for {r.url}")
-            ),
-        )
+        page.on("console", on_console)
+        page.on("response", on_response)
         page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on(
-            "request",
-            lambda r: r.url.startswith(site) or problems.append(f"outside request {r.url}"),
-        )
+        page.on("request", on_request)
         page.goto(f"{site}/{name}")
         pages.append(context)
         return page
@@ -142,7 +140,7 @@ def page_at(browser, site):  # type: ignore[no-untyped-def]
     assert problems == []
 
 
-def test_factsheet_shows_sentences_and_charts(page_at) -> None:  # type: ignore[no-untyped-def]
+def test_factsheet_shows_sentences_and_charts(page_at: OpenPage) -> None:
     page = page_at("factsheet.html")
     assert page.title().startswith("Factsheet gelijke kansen – gemeente Heerlen")
     text = page.locator("main").inner_text()
@@ -182,13 +180,13 @@ def test_factsheet_shows_sentences_and_charts(page_at) -> None:  # type: ignore[
     )
 
 
-def _row_names(page) -> list[str]:  # type: ignore[no-untyped-def]
+def _row_names(page: Page) -> list[str]:
     return page.eval_on_selector_all(
         "#vergelijking tbody tr:not([hidden]) th", "els => els.map(e => e.textContent.trim())"
     )
 
 
-def test_comparison_sorts_filters_and_compares(page_at) -> None:  # type: ignore[no-untyped-def]
+def test_comparison_sorts_filters_and_compares(page_at: OpenPage) -> None:
     page = page_at("vergelijk.html", width=1500, height=1000)
     # The script ran under default-src 'self': the controls are shown.
     assert page.locator("#bediening").is_visible()
@@ -273,7 +271,7 @@ _LEGEND = """svg => Object.fromEntries(Array.from(svg.querySelectorAll('rect.kla
     r => [r.getAttribute('data-klasse'), getComputedStyle(r).fill]))"""
 
 
-def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at) -> None:  # type: ignore[no-untyped-def]
+def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at: OpenPage) -> None:
     page = page_at("factsheet.html")
     svg = page.locator("#heroverweging svg.kaart")
     assert svg.count() == 1 and svg.is_visible()
@@ -298,7 +296,7 @@ def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at) -> None:  # ty
     trend.screenshot(path=str(DOCS_IMG / "trend.png"))
 
 
-def test_comparison_map_and_table_light_up_together(page_at) -> None:  # type: ignore[no-untyped-def]
+def test_comparison_map_and_table_light_up_together(page_at: OpenPage) -> None:
     page = page_at("vergelijk.html", width=1500, height=1100)
     figure = page.locator('figure[data-kaart="heroverweging-totaal"]')
     assert figure.is_visible()

@@ -165,6 +165,7 @@ def check_release(agg: AggregateTable, draft: ProtectedDraft, policy: Policy = P
         else:
             assert c.numerator is None and c.denominator is None and c.percentage is None
         if c.status is CellStatus.POOLED:
+            assert c.pooled_into is not None
             pool = pools[c.pooled_into]
             assert c.geo_code in pool.members
         else:
@@ -359,7 +360,7 @@ def example() -> AggregateTable:
     for k in population_keys().itertuples(index=False):
         for w in sorted(geo.wijken):
             if k.population == "groep8":
-                n = groep8[w][POPULATIONS[k.population].categories.index(k.category)]  # type: ignore[index]
+                n = groep8[w][POPULATIONS[k.population].categories.index(k.category)]
             else:
                 n = other[(k.population, k.category)]
             rows.append((k.population, k.breakdown, k.category, w, n))

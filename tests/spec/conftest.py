@@ -50,8 +50,8 @@ def check_case(case: SpecCase) -> None:
                 assert len(rows) == 1, f"{engine_name}: no cell for {key}"
             got = (int(rows["numerator"].sum()), int(rows["denominator"].sum()))
             assert got == expected, f"{engine_name}, {key}: (numerator, denominator)"
-        for key, expected in case.report.items():
-            assert agg.run_report[key] == expected, f"{engine_name}, run report {key}"
+        for key, value in case.report.items():
+            assert agg.run_report[key] == value, f"{engine_name}, run report {key}"
         # every member of a population is either counted or left out for one named reason
         for pop in PopulationId:
             left_out = sum(agg.run_report[f"{pop}_left_out_{r}"] for r in LEFT_OUT_REASONS)

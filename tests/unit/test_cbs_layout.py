@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -131,7 +132,8 @@ GEOGRAFIE = (
     "WK036300,Centrum,GM0363,Amsterdam,Groot-Amsterdam,WK036301\n"
     "WK036301,West,GM0363,Amsterdam,Groot-Amsterdam,WK036300\n"
 )
-LABELS = {"WPOADVIESVO": {"41": "GL met LWOO", "61": "HAVO-VWO"}}
+#: value labels of a string variable: string keys (pyreadstat's stub expects number keys only)
+LABELS: dict[str, dict[Any, str]] = {"WPOADVIESVO": {"41": "GL met LWOO", "61": "HAVO-VWO"}}
 
 
 def write(root: Path, files: Files) -> Path:

@@ -12,6 +12,7 @@ import hashlib
 import html
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 import pytest
 
@@ -23,7 +24,11 @@ from tests.support.heerlen import REGIO, heerlen_release, text_of
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _page(indicator: str, visible=None, breakdown=None) -> str:  # type: ignore[no-untyped-def]
+def _page(
+    indicator: str,
+    visible: Callable[[str], bool] | None = None,
+    breakdown: str | None = None,
+) -> str:
     release = heerlen_release()
     return render_overview(release, indicator, breakdown, "html", visible).decode()
 
@@ -104,7 +109,9 @@ def test_the_overview_is_a_self_contained_document_under_the_factsheet_csp() -> 
     ("indicator", "breakdown", "code"),
     [("geluk", None, "INDICATOR_NOT_FOUND"), ("opstroom", "vwo", "OVERVIEW_BAD_BREAKDOWN")],
 )
-def test_unknown_indicator_or_breakdown_is_a_user_error(indicator, breakdown, code) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_indicator_or_breakdown_is_a_user_error(
+    indicator: str, breakdown: str | None, code: str
+) -> None:
     with pytest.raises(UserError) as err:
         _page(indicator, breakdown=breakdown)
     assert err.value.code == code

@@ -326,6 +326,7 @@ def _ingest_and_kill(store: SealedStore, batch: Path, stage: str, tmp: Path) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    assert proc.stderr is not None
     try:
         deadline = time.monotonic() + 90
         while not marker.exists():
