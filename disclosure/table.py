@@ -207,6 +207,10 @@ class Table:
     #: number -> [(cell, "num" | "den")]
     exposures: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     _parent: dict[int, int] | None = field(default=None, repr=False)
+    _caps: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
+    _spans: dict[int, tuple[frozenset[int], frozenset[int], frozenset[int], frozenset[int]]] = (
+        field(default_factory=dict, repr=False)
+    )
     _land: dict[int, list[int]] = field(default_factory=dict, repr=False)
     _atom_block: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -301,33 +305,51 @@ class Table:
 
         Counts are non-negative, so a published sum over a superset bounds every part of it.
         """
+        for m, hi in self._cap_sources(n, base):
+            if self.is_published(m):
+                return float(hi), m
+        return INF, -1
+
+    def _cap_sources(self, n: int, base: int) -> list[tuple[int, int]]:
+        """The counts of larger units containing ``n``, with their highest values, lowest first
+        (the geography and the values do not change while a table is decided over)."""
+        cached = self._caps.get(n)
+        if cached is not None:
+            return cached
         num = self.numbers[n]
-        unit = self.unit_of_atom[num.family]
-        n_cat = len(self.families[num.family].categories)
-        units = set(unit[num.atoms].tolist())
-        breakdowns = set((num.offsets // n_cat).tolist())
-        best, source = INF, -1
+        units, breakdowns, atoms, offsets = self._span(n)
+        out = []
         for anc in self.ancestors(num.item):
             for m in self.items[anc].numbers:
-                other = self.numbers[m]
-                if other.family != num.family or not self.is_published(m):
+                if self.numbers[m].family != num.family:
                     continue
-                if not (
-                    np.isin(num.offsets, other.offsets).all()
-                    and np.isin(num.atoms, other.atoms).all()
-                ):
+                m_units, m_breakdowns, m_atoms, m_offsets = self._span(m)
+                if not (offsets <= m_offsets and atoms <= m_atoms):
                     continue
                 # strictly larger in what the audit can tell apart: a pooled wijk shares its
                 # wijkgroep's columns, so the wijkgroep's figure is its own, not a larger one
-                if not (
-                    set(unit[other.atoms].tolist()) > units
-                    or set((other.offsets // n_cat).tolist()) > breakdowns
-                ):
-                    continue
-                hi = rounding_interval(max(other.shown, 0), base)[1]
-                if hi < best:
-                    best, source = hi, m
-        return best, source
+                if m_units > units or m_breakdowns > breakdowns:
+                    out.append((m, rounding_interval(max(self.numbers[m].shown, 0), base)[1]))
+        out.sort(key=lambda x: x[1])
+        self._caps[n] = out
+        return out
+
+    def _span(
+        self, n: int
+    ) -> tuple[frozenset[int], frozenset[int], frozenset[int], frozenset[int]]:
+        """Units, breakdowns, atoms and offsets of number ``n`` as sets (cached)."""
+        span = self._spans.get(n)
+        if span is None:
+            num = self.numbers[n]
+            n_cat = len(self.families[num.family].categories)
+            span = (
+                frozenset(self.unit_of_atom[num.family][num.atoms].tolist()),
+                frozenset((num.offsets // n_cat).tolist()),
+                frozenset(num.atoms.tolist()),
+                frozenset(num.offsets.tolist()),
+            )
+            self._spans[n] = span
+        return span
 
 
 @dataclass
