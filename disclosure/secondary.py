@@ -331,12 +331,16 @@ def suppress(
         pending |= changed_numbers
         # a count whose reach a now withheld figure capped must reach further
         pending |= {t.number for t in current.values() if t.capped_by in changed_numbers}
-        families = {table.items[i].family for i in changed}
-        for m in [m for m, fam in cap_relaxed.items() if fam in families]:
-            # its allowance leaned on figures of its family that may now be withheld
-            del cap_relaxed[m]
-            relaxed.pop(m, None)
-            pending.add(m)
+        # an allowance leans on figures of larger units around its count (its wijkgroep,
+        # gemeente: the same block; the land: every block of the family): audit it again
+        # where one of those may now be withheld
+        whole = {table.items[i].family for i in changed if table.items[i].block == -1}
+        blocks = {table.items[i].block for i in changed}
+        for m in list(cap_relaxed):
+            if cap_relaxed[m] in whole or auditor.block_of_number(m) in blocks:
+                del cap_relaxed[m]
+                relaxed.pop(m, None)
+                pending.add(m)
         for n in pending:
             results.pop(n, None)
     final = _with_relaxed(targets_of(table, policy, cell_rule), relaxed)
