@@ -19,16 +19,16 @@ maximum of its sum over that polytope (rounded inwards to integers, as counts ar
 narrowed to the hull over the alternatives the cell's own status allows
 (``primary.status_cases``). The interval must reach max(0, v - p) and v + p,
 p = max(3, 15% of v), except where the status alone already reveals more (a primary-suppressed
-denominator is known to lie below 20 whatever else is published): there it must reach as far as
-the status allows.
+denominator is known to lie below 20 whatever else is published), or one published count of a
+larger unit caps it (``Table.published_cap``): there it must reach as far as those allow.
 
 Solving. Populations share no unknowns, so each population (a *family*) is audited on its own. A
 small family is one joint LP (exact). A large one is cut into blocks, one per gemeente (its
 wijken, wijkgroepen and the gemeente itself): only the national figures cross blocks. Where they
 could cut, a block is *coupled*: it gets a rest-of-the-country atom whose category counts are
 bounded by what the other blocks were seen to reach (inner bounds, so on the safe side), and
-each national figure becomes an exact row over block plus rest. docs/disclosure.md
-("Decomposition") says what is exact and what is approximate. One HiGHS model is kept per block;
+each national figure becomes an exact row over block plus rest (``disclosure.coupling``).
+docs/disclosure.md ("Decomposition") says what is exact and what is approximate. One HiGHS model is kept per block;
 only the objective changes between solves, and optima found earlier (still feasible, as
 withholding only relaxes) settle many targets without a solve.
 """
@@ -48,6 +48,7 @@ import numpy as np
 from kansenkluis.domain import CellStatus, GeoLevel
 from kansenkluis.errors import InternalError
 
+from .coupling import Coupling
 from .lp import EPS as _EPS
 from .lp import BlockLP, Row
 from .policy import Policy
@@ -71,11 +72,8 @@ class Auditor:
         self.policy = policy
         self._lps: dict[int, BlockLP] = {}
         #: coupled block -> [(national number, L_lo, L_hi, rest lowest, rest highest)]
-        self.rest: dict[int, list[tuple[int, float, float, float, float]]] = {}
         #: (block, land number) -> [lowest, highest] block sum seen at feasible points
-        self.seen: dict[tuple[int, int], list[float]] = {}
         self._pool_max_cache: dict[int, tuple[float, set[int]]] = {}
-        self._true_cache: dict[tuple[int, int], float] = {}
         self._truth_cache: dict[tuple[int, int], np.ndarray] = {}
         self._truth_kept: set[tuple[int, int]] = set()
         self._rest_cache: dict[tuple[int, int, int], np.ndarray] = {}
@@ -93,6 +91,8 @@ class Auditor:
         #: what the solves were spent on (for the benchmark report)
         self.tally: Counter[str] = Counter()
         self.solves = 0
+        #: the rest-of-country couplings of this auditor's blocks
+        self.coupling = Coupling(self)
         #: (number of blocks when built, block -> its prior rows / known rows)
         self._by_block: tuple[int, dict[int, list[PriorRow]], dict[int, list[KnownRow]]] = (
             -1,
@@ -108,7 +108,7 @@ class Auditor:
         keep = set(blocks)
         return {
             "points": {b: list(self.points.get(b, [])) for b in keep},
-            "seen": {k: list(v) for k, v in self.seen.items() if k[0] in keep},
+            "seen": {k: list(v) for k, v in self.coupling.seen.items() if k[0] in keep},
             "pool_max": {
                 n: v for n, v in self._pool_max_cache.items() if self.block_of_number(n) in keep
             },
@@ -127,9 +127,10 @@ class Auditor:
                 self.points[b] = list(points)
             else:
                 self.points.pop(b, None)
-        for key in [k for k in self.seen if k[0] in keep]:
-            del self.seen[key]
-        self.seen.update({k: list(v) for k, v in state["seen"].items()})
+        seen = self.coupling.seen
+        for key in [k for k in seen if k[0] in keep]:
+            del seen[key]
+        seen.update({k: list(v) for k, v in state["seen"].items()})
         self._pool_max_cache.update(state["pool_max"])
         self._truth_kept = {k for k in self._truth_kept if k[0] not in keep} | state["truth_kept"]
         # the solves a child made (none when the blocks were checked here: counted already)
@@ -178,8 +179,7 @@ class Auditor:
         every model is rebuilt, and the family's rest-of-country couplings go."""
         self.table.make_joint(family)
         self.invalidate(range(len(self.table.blocks)))
-        for b in [b for b in self.rest if self.table.blocks[b].family == family]:
-            del self.rest[b]
+        self.coupling.forget_family(family)
 
     def invalidate(self, blocks: Iterable[int]) -> None:
         blocks = set(blocks)
@@ -379,8 +379,23 @@ class Auditor:
                 num_off, den_off, lo_pct, hi_pct = pr.ratio
                 rows += self._ratio_rows(block, pr.atoms, num_off, den_off, lo_pct, hi_pct, -1)
         if not everything_withheld:
-            rows += self._coupling_rows(block)
+            rows += self.coupling.rows(block)
         return rows
+
+    def n_columns(self, block: int) -> int:
+        b = self.table.blocks[block]
+        width = self.table.families[b.family].width
+        return (b.n_positions + self.coupling.extra_columns(block)) * width
+
+    def couple(
+        self, targets: Sequence[Target], results: dict[int, Check] | None = None
+    ) -> list[int]:
+        """Couple blocks to the national figures where those could cut (``Coupling.couple``)."""
+        return self.coupling.couple(targets, results)
+
+    def refine(self, family: int) -> list[int]:
+        """Exact rest ranges for a family's coupled blocks (``Coupling.refine``)."""
+        return self.coupling.refine(family)
 
     def lp(self, block: int) -> BlockLP:
         if block not in self._lps:
@@ -450,24 +465,6 @@ class Auditor:
         if x.size == 0:
             return False
         return all(r.lo - _EPS <= float(x[r.cols] @ r.vals) <= r.hi + _EPS for r in rows)
-
-    def _note_point(self, block: int, x: np.ndarray) -> None:
-        """Remember the block sums of the national figures at a feasible point (coupling)."""
-        if x.size == 0:
-            return
-        t = self.table
-        fam = t.blocks[block].family
-        if t.joint[fam]:
-            return
-        for n in self._land_numbers(fam):
-            num = t.numbers[n]
-            cols = self._block_part(block, num)
-            s = float(x[cols].sum())
-            if (block, n) not in self.seen:
-                true = float(self._true_part(block, num))  # the truth is a feasible point too
-                self.seen[(block, n)] = [true, true]
-            seen = self.seen[(block, n)]
-            seen[0], seen[1] = min(seen[0], s), max(seen[1], s)
 
     def _land_numbers(self, family: int) -> list[int]:
         return self.table.land_numbers(family)
@@ -831,8 +828,8 @@ class Auditor:
         t = self.table
         block = self.block_of_number(target.number)
         items = list(t.blocks[block].items)
-        if block in self.rest:
-            items += sorted({t.numbers[n].item for n, *_ in self.rest[block]})
+        if block in self.coupling.rest:
+            items += sorted({t.numbers[n].item for n, *_ in self.coupling.rest[block]})
         out = [i for i in items if not t.items[i].withheld and not t.items[i].phantom]
         if t.joint[t.blocks[block].family]:
             # A joint block is a whole country: its cheapest published items lie anywhere, and
@@ -946,239 +943,6 @@ class Auditor:
         """
         lo, hi = self.inherent_interval(target, prior_figures=False)
         return max(target.lo_req, lo), min(target.hi_req, hi)
-
-    # -- coupling of blocks through national figures -------------------------------------------
-
-    def couple(
-        self, targets: Sequence[Target], results: dict[int, Check] | None = None
-    ) -> list[int]:
-        """Couple blocks to the national figures where those could cut; return the blocks.
-
-        A coupled block gets one extra *rest* atom: the rest of the country's category counts
-        R >= 0. Each national figure L becomes the row (block's part + R's part) in
-        [L_lo, L_hi], and R's part of each national figure is kept within the range the other
-        blocks can reach. Those ranges come from feasible points (the truth, LP optima seen
-        while auditing, the extremes of a few blocks solved on purpose): inner bounds, so
-        tighter than exact and the audit errs on the safe side. Keeping R in category space
-        keeps its structure (a numerator within its denominator), which a bound per figure
-        would lose.
-
-        A block is left uncoupled when the national figures cannot cut it: its gemeente
-        figures are published and, figure by figure, the interval the rest leaves contains
-        everything the gemeente figure allows.
-        """
-        t = self.table
-        with_targets = {self.block_of_number(tg.number) for tg in targets}
-        changed: list[int] = []
-        for fam in range(len(t.families)):
-            if t.joint[fam]:
-                continue
-            land = [n for n in self._land_numbers(fam) if t.is_published(n)]
-            if not land:
-                continue
-            blocks = [bi for bi, b in enumerate(t.blocks) if b.family == fam and b.items]
-            for bi in blocks:
-                mat = self._point_matrix(bi)
-                for n in land:
-                    true = self._true_part_cached(bi, n)
-                    seen = self.seen.setdefault((bi, n), [true, true])
-                    if mat is not None:  # every kept point is a feasible point of the block
-                        cols = self._block_part(bi, t.numbers[n])
-                        sums = mat[:, cols].sum(axis=1)
-                        seen[0], seen[1] = min(seen[0], sums.min()), max(seen[1], sums.max())
-            bounds = {n: self._land_bounds(fam, n) for n in land}
-            candidates = [bi for bi in blocks if bi in with_targets and bi not in self.rest]
-            needs = {(bi, n): self._own_range(bi, n) for bi in candidates for n in land}
-            self._widen_seen(fam, blocks, land, bounds, needs)
-            total_lo = {n: sum(self.seen[(b, n)][0] for b in blocks) for n in land}
-            total_hi = {n: sum(self.seen[(b, n)][1] for b in blocks) for n in land}
-            for bi in candidates:
-                cut = self._gemeente_withheld(bi)
-                for n in land:
-                    own_lo, own_hi = needs[(bi, n)]
-                    s_lo, s_hi = self.seen[(bi, n)]
-                    c_lo = bounds[n][0] - (total_hi[n] - s_hi)
-                    c_hi = bounds[n][1] - (total_lo[n] - s_lo)
-                    cut = cut or c_lo > own_lo + _EPS or c_hi < own_hi - _EPS
-                if not cut:
-                    continue
-                self.rest[bi] = [
-                    (
-                        n,
-                        bounds[n][0],
-                        bounds[n][1],
-                        total_lo[n] - self.seen[(bi, n)][0],
-                        total_hi[n] - self.seen[(bi, n)][1],
-                    )
-                    for n in land
-                ]
-                changed.append(bi)
-        self.invalidate(set(changed))
-        for bi in changed:  # the block has a new column group: points found before are stale
-            self.points.pop(bi, None)
-            self._pmat.pop(bi, None)
-        return sorted(set(changed))
-
-    def refine(self, family: int) -> list[int]:
-        """Exact block ranges of every national figure, for the rest bounds of coupled blocks.
-
-        Returns the coupled blocks whose rows changed (they need a new LP).
-        """
-        t = self.table
-        land = [n for n in self._land_numbers(family) if t.is_published(n)]
-        blocks = [bi for bi, b in enumerate(t.blocks) if b.family == family and b.items]
-        for bi in blocks:
-            lp = self.lp(bi)
-            for n in land:
-                cols = self._block_part(bi, t.numbers[n])
-                low, _x, _d = lp.optimize(cols, 1.0)
-                neg_high, _x, _d = lp.optimize(cols, -1.0)
-                self.solves += 2
-                self.tally["refine"] += 2
-                seen = self.seen.setdefault((bi, n), [low, -neg_high])
-                seen[0], seen[1] = min(seen[0], low), max(seen[1], -neg_high)
-        total_lo = {n: sum(self.seen[(b, n)][0] for b in blocks) for n in land}
-        total_hi = {n: sum(self.seen[(b, n)][1] for b in blocks) for n in land}
-        changed = []
-        for bi in blocks:
-            if bi not in self.rest:
-                continue
-            self.rest[bi] = [
-                (
-                    n,
-                    lo_l,
-                    hi_l,
-                    total_lo[n] - self.seen[(bi, n)][0],
-                    total_hi[n] - self.seen[(bi, n)][1],
-                )
-                for n, lo_l, hi_l, _lo, _hi in self.rest[bi]
-            ]
-            changed.append(bi)
-        return changed
-
-    def _gemeente_withheld(self, block: int) -> bool:
-        t = self.table
-        return any(
-            t.items[i].withheld
-            for i in t.blocks[block].items
-            if t.items[i].level in (GeoLevel.GEMEENTE, GeoLevel.REGIO) and not t.items[i].phantom
-        )
-
-    def _coupling_rows(self, block: int) -> list[Row]:
-        t = self.table
-        b = t.blocks[block]
-        width = t.families[b.family].width
-        start = b.n_positions * width
-        rows = []
-        for n, lo_l, hi_l, rest_lo, rest_hi in self.rest.get(block, []):
-            num = t.numbers[n]
-            rest_cols = start + num.offsets
-            own = self._block_part(block, num)
-            cols = np.concatenate([own, rest_cols])
-            rows.append(Row(cols, np.ones(len(cols)), lo_l, hi_l, num.item))
-            floor = -INF if t.noisy else 0.0
-            # the rest's range goes when the national figure goes: same item
-            rows.append(
-                Row(rest_cols, np.ones(len(rest_cols)), max(rest_lo, floor), rest_hi, num.item)
-            )
-        return rows
-
-    def n_columns(self, block: int) -> int:
-        b = self.table.blocks[block]
-        width = self.table.families[b.family].width
-        return (b.n_positions + (1 if block in self.rest else 0)) * width
-
-    def _land_bounds(self, fam: int, n: int) -> tuple[float, float]:
-        t = self.table
-        lo_l, hi_l, _ = self.number_bounds(n)
-        num = t.numbers[n]
-        for pr in self._rows_of_block(-1)[0]:  # an earlier release's national figure
-            if pr.family != fam or pr.ratio is not None or len(pr.atoms) != len(num.atoms):
-                continue
-            if np.array_equal(pr.offsets, num.offsets):
-                lo_l, hi_l = max(lo_l, pr.lo), min(hi_l, pr.hi)
-        return lo_l, hi_l
-
-    def _widen_seen(
-        self,
-        fam: int,
-        blocks: list[int],
-        land: list[int],
-        bounds: dict[int, tuple[float, float]],
-        needs: dict[tuple[int, int], tuple[float, float]],
-    ) -> None:
-        """Solve a few blocks at their extremes until the rest of the country has room enough.
-
-        Each block solved once upwards and once downwards (the sum of all national figures'
-        parts), largest blocks first; it stops when every block needing a check sees enough
-        slack in the others to make its coupling row redundant.
-        """
-        t = self.table
-
-        trues = {n: {b: self._true_part_cached(b, n) for b in blocks} for n in land}
-        need_up: dict[int, float] = {}
-        need_down: dict[int, float] = {}
-        true_land = {n: sum(trues[n].values()) for n in land}
-        for (bi, n), (own_lo, own_hi) in needs.items():
-            lo_l, hi_l = bounds[n]
-            true_l = true_land[n]
-            need_up[n] = max(need_up.get(n, -INF), lo_l - true_l + trues[n][bi] - own_lo)
-            need_down[n] = max(need_down.get(n, -INF), own_hi - trues[n][bi] - (hi_l - true_l))
-
-        def short() -> bool:
-            # conservative: the block with the most slack of its own is left out of the rest
-            for n in need_up:
-                ups = [self.seen[(b, n)][1] - trues[n][b] for b in blocks]
-                downs = [trues[n][b] - self.seen[(b, n)][0] for b in blocks]
-                if sum(ups) - max(ups) < need_up[n] + _EPS:
-                    return True
-                if sum(downs) - max(downs) < need_down[n] + _EPS:
-                    return True
-            return False
-
-        order = sorted(blocks, key=lambda b: (-len(t.blocks[b].atoms), b))
-        for bi in order:
-            if not short():
-                return
-            lp = self.lp(bi)
-            cols = np.unique(np.concatenate([self._block_part(bi, t.numbers[n]) for n in land]))
-            for sense in (-1.0, 1.0):
-                _value, x, _duals = lp.optimize(cols, sense)
-                self.solves += 1
-                self._note_point(bi, x)
-                self._keep_point(bi, x)
-
-    def _true_part_cached(self, block: int, n: int) -> float:
-        key = (block, n)
-        if key not in self._true_cache:
-            self._true_cache[key] = float(self._true_part(block, self.table.numbers[n]))
-        return self._true_cache[key]
-
-    def _true_part(self, block: int, num: Number) -> int:
-        b = self.table.blocks[block]
-        atoms = num.atoms[b.position[num.atoms] >= 0]
-        return self.table.number_value(num.family, atoms, num.offsets)
-
-    def _own_range(self, block: int, land_number: int) -> tuple[float, float]:
-        """An outer bound on the block's own sum of a national figure's categories: its
-        gemeente figure's published interval, or its exact range if withheld."""
-        t = self.table
-        offsets = t.numbers[land_number].offsets
-        for item in t.blocks[block].items:
-            it = t.items[item]
-            if it.level not in (GeoLevel.GEMEENTE, GeoLevel.REGIO) or it.phantom:
-                continue
-            for n in it.numbers:
-                if np.array_equal(t.numbers[n].offsets, offsets):
-                    lo, hi, _ = self.number_bounds(n)
-                    if not t.is_published(n):
-                        lp = self.lp(block)
-                        cols = self.number_columns(block, n)
-                        lo = max(lo, lp.optimize(cols, 1.0)[0])
-                        hi = min(hi, -lp.optimize(cols, -1.0)[0])
-                        self.solves += 2
-                    return lo, hi
-        return (-INF if t.noisy else 0.0), INF
 
 
 def _truth_case(cases: list[list[Bound]], num: int, den: int) -> int:
