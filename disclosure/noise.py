@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,11 @@ import pandas as pd
 from kansenkluis.domain import PopulationId, Rule
 from kansenkluis.errors import UserError
 
+from .policy import Policy
 from .release import Decision, DPParams
+
+if TYPE_CHECKING:
+    from opendp.mod import Measurement
 
 MECHANISMS = ("discrete_laplace", "discrete_gaussian")
 
@@ -84,7 +88,7 @@ class OpenDPNoise:
             return 1.0 / budget  # L1 sensitivity 1: scale 1/epsilon gives epsilon-DP
         return math.sqrt(1.0 / (2.0 * budget))  # L2 sensitivity 1: rho = 1 / (2 scale^2)
 
-    def _measurement(self, budget: float):  # type: ignore[no-untyped-def]
+    def _measurement(self, budget: float) -> Measurement:
         import opendp.prelude as dp
 
         dp.enable_features("contrib")
@@ -181,9 +185,9 @@ def percentage_interval(
     return (round(max(0.0, pct - half), 1), round(min(100.0, pct + half), 1))
 
 
-def noise_for_release(policy: object, epsilon: float) -> OpenDPNoise:
+def noise_for_release(policy: Policy, epsilon: float) -> OpenDPNoise:
     """The noise source a policy asks for (weights and mechanism from its dp section)."""
-    dp_section = policy.dp  # type: ignore[attr-defined]
+    dp_section = policy.dp
     return OpenDPNoise(
         epsilon=epsilon, weights=dict(dp_section.weights), mechanism=dp_section.mechanism
     )

@@ -39,6 +39,7 @@ from .earlier import (
     prior_rows,
     withheld_last_year,
 )
+from .noise import NoiseSource
 from .policy import Policy, check_not_weaker
 from .pooling import (
     RegioPooling,
@@ -78,7 +79,7 @@ def protect(
     agg: AggregateTable,
     policy: Policy,
     prior: Sequence[EarlierRelease] = (),
-    noise: object | None = None,
+    noise: NoiseSource | None = None,
 ) -> ProtectedDraft:
     """Pool, suppress, audit and round one year's aggregates into a draft release.
 
@@ -95,7 +96,7 @@ def run_protection(
     agg: AggregateTable,
     policy: Policy,
     prior: Sequence[EarlierRelease] = (),
-    noise: object | None = None,
+    noise: NoiseSource | None = None,
     *,
     joint_max_columns: int = JOINT_MAX_COLUMNS,
 ) -> Protection:
@@ -115,7 +116,7 @@ def _run_protection(
     agg: AggregateTable,
     policy: Policy,
     prior: Sequence[EarlierRelease],
-    noise: object | None,
+    noise: NoiseSource | None,
     joint_max_columns: int,
 ) -> Protection:
     weak = check_not_weaker(policy)
@@ -123,7 +124,7 @@ def _run_protection(
     dp: DPParams | None = None
     decisions: list[Decision] = []
     if noise is not None:
-        counts, dp, noise_decisions = noise.perturb(agg.counts.copy())  # type: ignore[attr-defined]
+        counts, dp, noise_decisions = noise.perturb(agg.counts.copy())
         decisions += list(noise_decisions)
     geo = agg.geography
     arrays = population_arrays(counts, geo)

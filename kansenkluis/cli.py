@@ -145,9 +145,10 @@ def release_list() -> None:
     from disclosure.store import ReleaseStore
 
     # plain tab-separated lines: readable, and never truncated for scripts and narrow terminals
-    store = ReleaseStore(_settings().release_db)
+    with ReleaseStore(_settings().release_db) as store:
+        rows = store.list()
     print("id\tschooljaar\tcreated_at\tdata_fingerprint")
-    for r in store.list():
+    for r in rows:
         print(f"{r['id']}\t{r['schooljaar']}\t{r['created_at']}\t{r['data_fingerprint']}")
 
 
@@ -162,7 +163,8 @@ def release_show(
     from disclosure.store import ReleaseStore
     from disclosure.utility import utility_table
 
-    release = ReleaseStore(_settings().release_db).get(release_id)
+    with ReleaseStore(_settings().release_db) as store:
+        release = store.get(release_id)
     if not utility:
         print(json.dumps(release.metadata(), indent=2, ensure_ascii=False))
         return
@@ -274,11 +276,11 @@ def factsheet(
 
     if fmt not in ("html", "pdf"):
         raise UsageError("BAD_FORMAT", "--format must be html or pdf", hint="--format html")
-    store = ReleaseStore(_settings().release_db)
-    # Only the cells this gemeente's factsheet reads (a national release has ~50,000).
-    release = load_release(store, release_id, gemeentecode)
-    # Earlier school years' releases in the store give the factsheet its trends.
-    history = load_history(store, release, gemeentecode)
+    with ReleaseStore(_settings().release_db) as store:
+        # Only the cells this gemeente's factsheet reads (a national release has ~50,000).
+        release = load_release(store, release_id, gemeentecode)
+        # Earlier school years' releases in the store give the factsheet its trends.
+        history = load_history(store, release, gemeentecode)
     data = render_factsheet(release, gemeentecode, fmt, history)  # type: ignore[arg-type]
     target = out_file or Path(f"factsheet-{gemeentecode}-{release_id}.{fmt}")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -81,27 +81,26 @@ def run_demo(
 
     from disclosure.store import ReleaseStore
 
-    store = ReleaseStore(settings.release_db)
-    latest = store.get(release_ids[-1])
-    gemeenten = (
-        sorted({c.geo_code for c in latest.cells if c.geo_level.value == "gemeente"})
-        if scale == "small"
-        else list(NATIONAL_FACTSHEETS)
-    )
-    t = time.perf_counter()
-    sheets = out_dir / "factsheets"
-    sheets.mkdir()
-    for code in gemeenten:
-        history = load_history(store, latest, code)
+    with ReleaseStore(settings.release_db) as store:
+        latest = store.get(release_ids[-1])
+        gemeenten = (
+            sorted({c.geo_code for c in latest.cells if c.geo_level.value == "gemeente"})
+            if scale == "small"
+            else list(NATIONAL_FACTSHEETS)
+        )
+        t = time.perf_counter()
+        sheets = out_dir / "factsheets"
+        sheets.mkdir()
+        for code in gemeenten:
+            history = load_history(store, latest, code)
+            for fmt in ("html", "pdf"):
+                sheet = render_factsheet(latest, code, fmt, history)
+                (sheets / f"{code}.{fmt}").write_bytes(sheet)
+        overview = out_dir / "overzicht"
+        overview.mkdir()
         for fmt in ("html", "pdf"):
-            sheet = render_factsheet(latest, code, fmt, history)
-            (sheets / f"{code}.{fmt}").write_bytes(sheet)
-    overview = out_dir / "overzicht"
-    overview.mkdir()
-    for fmt in ("html", "pdf"):
-        data = render_overview(latest, OVERVIEW_INDICATOR, None, fmt)  # type: ignore[arg-type]
-        (overview / f"{OVERVIEW_INDICATOR}.{fmt}").write_bytes(data)
-    store.close()
+            data = render_overview(latest, OVERVIEW_INDICATOR, None, fmt)  # type: ignore[arg-type]
+            (overview / f"{OVERVIEW_INDICATOR}.{fmt}").write_bytes(data)
     step(
         "factsheets",
         t,

@@ -17,9 +17,9 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from disclosure import log as release_log
 from disclosure.export import export_release
@@ -35,6 +35,9 @@ from secure.ingest import DEFAULT_LIMITS, IngestLimits, IngestReport
 from secure.keys import check_key_permissions, create_sealed_keys
 from secure.link import open_linked
 from secure.store import SealedStore
+
+if TYPE_CHECKING:
+    from disclosure.noise import NoiseSource
 
 Progress = Callable[[str], None]
 
@@ -58,7 +61,8 @@ def init_home(settings: Settings) -> Path:
     release_log.create_commitment_key(settings.keys_dir)
     release_log.create_signing_key(settings.signing_dir)
     settings.release_dir.mkdir(parents=True, exist_ok=True)
-    ReleaseStore(settings.release_db).close()
+    with ReleaseStore(settings.release_db):
+        pass  # creates the store's tables
     return home
 
 
@@ -225,12 +229,6 @@ def _release_id(year: int, created_at: str, fingerprint: str, epsilon: float | N
     return f"R{year}-{stamp}-{digest[:8]}"
 
 
-@dataclass(frozen=True)
-class RunResult:
-    release: Release
-    epsilon_spent: float | None
-
-
 def run(
     settings: Settings,
     year: int,
@@ -266,8 +264,7 @@ def publish(
     store = sealed_store(settings)
     policy = load_policy(policy_path)
     _require_writable(settings.release_dir)
-    releases = ReleaseStore(settings.release_db)
-    try:
+    with ReleaseStore(settings.release_db) as releases:
         fingerprint = store.current_fingerprint()
         if fingerprint is None:
             raise UserError(
@@ -334,8 +331,6 @@ def publish(
                 also=None if also is None else (lambda con: also(con, made)),
             )
         return made
-    finally:
-        releases.close()
 
 
 def _require_covered(run_report: Mapping[str, int], year: int) -> None:
@@ -366,18 +361,16 @@ def _check_budget(policy: Policy, epsilon: float, fingerprint: str, releases: Re
         )
 
 
-def _noise_source(policy: Policy, epsilon: float):  # type: ignore[no-untyped-def]
+def _noise_source(policy: Policy, epsilon: float) -> NoiseSource:
+    # imported when asked for: only a run with --epsilon needs the noise source
     from disclosure.noise import noise_for_release
 
     return noise_for_release(policy, epsilon)
 
 
 def export(settings: Settings, release_id: str, out: Path) -> Path:
-    releases = ReleaseStore(settings.release_db)
-    try:
+    with ReleaseStore(settings.release_db) as releases:
         export_release(releases.get(release_id), out)
-    finally:
-        releases.close()
     return out
 
 
@@ -390,11 +383,8 @@ def open_commitments(settings: Settings, release_id: str) -> list[dict[str, obje
     import json
 
     key = _commitment_key(settings)
-    releases = ReleaseStore(settings.release_db)
-    try:
+    with ReleaseStore(settings.release_db) as releases:
         release = releases.get(release_id)
-    finally:
-        releases.close()
     opened: list[dict[str, object]] = []
     for line in release.suppression_log:
         entry = json.loads(line)
@@ -428,11 +418,8 @@ def rotate_data_key(settings: Settings, progress: Progress = _quiet) -> None:
 
 def backup_releases(settings: Settings, target: Path) -> Path:
     """A consistent copy of the release store (SQLite online backup), safe while serving."""
-    releases = ReleaseStore(settings.release_db)
-    try:
+    with ReleaseStore(settings.release_db) as releases:
         releases.backup(target)
-    finally:
-        releases.close()
     return target
 
 
