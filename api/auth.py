@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import sqlite3
 import threading
@@ -44,12 +43,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from disclosure.store import connect, store_errors
 from kansenkluis.errors import UserError
+from kansenkluis.geocodes import is_gemeentecode
 
 from .errors import ApiError
 
 ROLES = ("regiocoordinator", "outputchecker", "auditor", "operator")
 REGIOCOORDINATOR, OUTPUTCHECKER, AUDITOR, OPERATOR = ROLES
-GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
 TOKEN_PREFIX = "kk_"  # noqa: S105 - a public marker, not a secret
 MAX_NAME = 100
 MIN_PERSON, MAX_PERSON = 3, 100
@@ -136,7 +135,7 @@ def create_token(
             hint="use one of " + ", ".join(ROLES),
         )
     codes = sorted(set(gemeenten))
-    bad = [g for g in codes if not GEMEENTE_CODE.fullmatch(g)]
+    bad = [g for g in codes if not is_gemeentecode(g)]
     if bad:
         raise UserError(
             "TOKEN_BAD_GEMEENTE",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -25,6 +24,7 @@ from disclosure.release import Release, ReleaseCell
 from disclosure.store import ReleaseStore
 from kansenkluis.config import Settings
 from kansenkluis.domain import CellStatus, GeoLevel
+from kansenkluis.geocodes import gemeente_of, is_gemeentecode
 
 from .auth import (
     AUDITOR,
@@ -37,8 +37,6 @@ from .auth import (
     require,
 )
 from .errors import log, not_found
-
-_WIJK_CODE = re.compile(r"^WK(\d{4})\d{2}$")
 
 #: how many releases the process keeps indexed in memory
 RELEASE_CACHE_SIZE = 3
@@ -106,7 +104,7 @@ class ReleaseView:
         regio_pools = [g for g in release.pooling if g.level == GeoLevel.REGIO]
         for pool in regio_pools:
             for member in pool.members:
-                if member.startswith("GM"):
+                if is_gemeentecode(member):
                     regios_of.setdefault(member, set()).add(pool.code)
         # A region pool may merge regions: it then contains whatever its member regions contain.
         changed = True
@@ -200,8 +198,7 @@ def _gemeente_of(cell: ReleaseCell, wijkgroep_gemeente: dict[str, str | None]) -
         return cell.parent_code
     if cell.geo_level == GeoLevel.WIJKGROEP:
         return wijkgroep_gemeente.get(cell.geo_code)
-    m = _WIJK_CODE.match(cell.geo_code)
-    return f"GM{m.group(1)}" if m else None
+    return gemeente_of(cell.geo_code)
 
 
 class ReleaseCache:

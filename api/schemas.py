@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from disclosure.release import ReleaseCell
 from disclosure.requests import MAX_GEMEENTEN, MAX_REASON, MAX_YEAR, MAX_YEARS, MIN_YEAR
 from indicators.specs import INDICATORS, IndicatorSpec
+from kansenkluis import geocodes
 from kansenkluis.domain import CellStatus, GeoLevel, IndicatorId
 
-GEMEENTE_PATTERN = r"^GM[0-9]{4}$"
+GEMEENTE_PATTERN = geocodes.anchored(geocodes.GEMEENTE_PATTERN)
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
 BREAKDOWN_PATTERN = r"^[a-z0-9_]{1,40}$"
 

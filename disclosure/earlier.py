@@ -9,7 +9,6 @@ before steers complements towards cells that were withheld then too (``withheld_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from kansenkluis.domain import (
     GeoLevel,
 )
 from kansenkluis.errors import InternalError
+from kansenkluis.geocodes import gemeente_of
 
 from .build import REGIONAL, block_of, pool_units, pooling_rows
 from .policy import Policy
@@ -321,7 +321,7 @@ def _prior_atoms(
     if level is GeoLevel.WIJKGROEP:
         ws = pooled.get(code)
         if ws is None:
-            gm = c.parent_code or _gemeente_of_group(code)
+            gm = c.parent_code or gemeente_of(code)
             cands = {w: geo.wijken[w].naam for w in wijken_by_gem.get(gm, ())} if gm else {}
             names = _members_by_name(c.geo_name, cands)
             if names is None:
@@ -329,11 +329,6 @@ def _prior_atoms(
             ws = set(names)
         return [wijk_idx[w] for w in ws if w in wijk_idx]
     return []
-
-
-def _gemeente_of_group(code: str) -> str | None:
-    m = re.fullmatch(r"WG(\d{4})_\d+", code)
-    return f"GM{m.group(1)}" if m else None
 
 
 def keep_earlier_complements(table: Table, cells: Sequence[ReleaseCell]) -> None:

@@ -43,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kansenkluis.domain import PARENT_GROUPS, Geography, GeoLevel
+from kansenkluis.geocodes import regio_pool_code, wijkgroep_code
 
 from .release import PoolingGroup
 
@@ -70,10 +71,6 @@ class RegioPooling:
     groups: tuple[PoolingGroup, ...]
     #: gemeentecode -> region pool code
     pool_of: Mapping[str, str]
-
-
-def _group_code(gemeentecode: str, n: int) -> str:
-    return f"WG{gemeentecode[2:]}_{n:02d}"
 
 
 def pool_wijken(
@@ -120,7 +117,7 @@ def pool_wijken_per_population(
                 else:
                     found.setdefault(tuple(members), []).append(p)
         for n, group in enumerate(sorted(found), 1):
-            code = _group_code(gemeentecode, n)
+            code = wijkgroep_code(gemeentecode, n)
             groups.append(
                 PoolingGroup(
                     code=code,
@@ -243,7 +240,7 @@ def pool_regios(
     groups: list[PoolingGroup] = []
     pool_of: dict[str, str] = {}
     for n, pid in enumerate(sorted(pools), 1):
-        code = f"RG{n:02d}"
+        code = regio_pool_code(n)
         regios = pools[pid]
         gemeenten = sorted(gm for r in regios for gm in geography.gemeenten_of(r))
         groups.append(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import socket
 import sqlite3
@@ -41,10 +40,10 @@ from pydantic import BaseModel, ConfigDict
 from indicators.specs import INDICATORS
 from kansenkluis.domain import IndicatorId
 from kansenkluis.errors import UserError
+from kansenkluis.geocodes import is_gemeentecode
 
 from .store import connect, store_errors
 
-GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
 #: plausible school years; a request outside them is a typo, not a wish
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_YEARS = 10
@@ -481,7 +480,7 @@ def _validate(
             f"a request names between 1 and {MAX_GEMEENTEN} gemeenten",
             hint="list gemeentecodes such as GM0917",
         )
-    if not all(isinstance(g, str) and GEMEENTE_CODE.fullmatch(g) for g in gemeenten):
+    if not all(is_gemeentecode(g) for g in gemeenten):
         raise UserError(
             "REQUEST_BAD_GEMEENTEN",
             "a gemeentecode is not of the form GMgggg",

@@ -13,6 +13,9 @@ from enum import StrEnum
 
 import pandas as pd
 
+from kansenkluis.geocodes import LAND_CODE as LAND_CODE
+from kansenkluis.geocodes import LAND_NAME as LAND_NAME
+
 # --- codes (docs/input-tables.md) ---------------------------------------------------------
 
 #: Advice and vo-level codes in ascending *advice position* 0-9.
@@ -70,8 +73,6 @@ PARENT_GROUPS: tuple[str, ...] = ("max_mbo2", "mbo3_4", "hoger_onderwijs", "onbe
 HAVO_VWO_LEVELS: frozenset[str] = frozenset({"havo", "havo_vwo", "vwo"})
 
 TOTAAL = "totaal"
-LAND_CODE = "NL"
-LAND_NAME = "Nederland"
 
 #: The input tables of docs/input-tables.md and their columns, in order.
 INPUT_TABLES: Mapping[str, tuple[str, ...]] = {

@@ -41,12 +41,11 @@ from kansenkluis.domain import (
     PERSON_KEY_COLUMNS,
 )
 from kansenkluis.errors import InternalError, UserError
+from kansenkluis.geocodes import GEMEENTE_PATTERN, WIJK_PATTERN, gemeente_digits_sql
 from secure.pseudonym import SqlPseudonymiser
 
 Progress = Callable[[str], None]
 SOURCE_FORMATS: tuple[str, ...] = ("parquet", "csv", "sav")
-WIJKCODE_PATTERN = "WK[0-9]{4}[0-9A-Z]{2}"
-GEMEENTECODE_PATTERN = "GM[0-9]{4}"
 ROW = "__row"  # 1-based data row number in the source file
 
 #: Order in which tables are checked: references first, so that every later check can use them.
@@ -205,7 +204,7 @@ def _advice(name: str, required: bool = False) -> Column:
     return Column(name, "code", required, codes=ADVICE_CODES, what="advice code")
 
 
-_WIJKCODE = Column("wijkcode", "text", pattern=WIJKCODE_PATTERN, pattern_what="CBS wijkcode")
+_WIJKCODE = Column("wijkcode", "text", pattern=WIJK_PATTERN, pattern_what="CBS wijkcode")
 
 COLUMNS: Mapping[str, tuple[Column, ...]] = {
     "po_advies": (
@@ -265,7 +264,7 @@ COLUMNS: Mapping[str, tuple[Column, ...]] = {
     "geografie": (
         _WIJKCODE,
         Column("wijknaam", "text", published=True),
-        Column("gemeentecode", "text", pattern=GEMEENTECODE_PATTERN, pattern_what="gemeentecode"),
+        Column("gemeentecode", "text", pattern=GEMEENTE_PATTERN, pattern_what="gemeentecode"),
         Column("gemeentenaam", "text", published=True),
         Column("regio", "text", published=True),
         Column("buren", "text", required=False),
@@ -956,7 +955,8 @@ def _reference_rules(rules: _Rules, table: str, quarantine: bool) -> list[tuple[
             "does not lie in gemeentecode (WKggggww must match GMgggg)",
             "correct wijkcode or gemeentecode",
         )
-        out.append((rid, "substr(t.wijkcode, 3, 4) <> substr(t.gemeentecode, 3, 4)"))
+        wijk, gemeente = gemeente_digits_sql("t.wijkcode"), gemeente_digits_sql("t.gemeentecode")
+        out.append((rid, f"{wijk} <> {gemeente}"))
     return out
 
 
@@ -1312,7 +1312,7 @@ def _check_geografie_consistency(con: duckdb.DuckDBPyConnection, rules: _Rules) 
     checks = [
         (
             rules.add("INGEST_BAD_FORMAT", "geografie", "buren", "holds a non-wijkcode", hint),
-            f"NOT regexp_full_match(b.buur, '{WIJKCODE_PATTERN}')",
+            f"NOT regexp_full_match(b.buur, '{WIJK_PATTERN}')",
         ),
         (
             rules.add("INGEST_BUREN_SELF", "geografie", "buren", "lists the wijk itself", hint),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from indicators.specs import INDICATORS, IndicatorSpec
 from kansenkluis.config import GEO_ATTRIBUTION
 from kansenkluis.domain import LAND_CODE, TOTAAL, CellStatus, GeoLevel, IndicatorId
 from kansenkluis.errors import InternalError, UserError
+from kansenkluis.geocodes import gemeente_of, is_gemeentecode
 
 from . import charts, maps
 from .sentences import (
@@ -45,7 +45,6 @@ from .sentences import (
 )
 from .trends import Jaar, punten
 
-GEMEENTECODE = re.compile(r"GM\d{4}")
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -158,7 +157,7 @@ class ReleaseIndex:
         for cell in release.cells:
             level = cell.geo_level
             if level is wijk or level is wijkgroep:
-                owner = cell.parent_code or _gemeente_of_wijkcode(cell.geo_code)
+                owner = cell.parent_code or gemeente_of(cell.geo_code)
                 if gemeente is not None and owner is not None and owner != gemeente:
                     continue
                 self.cells.setdefault(
@@ -193,18 +192,11 @@ class ReleaseIndex:
 _LEVEL: dict[GeoLevel, str] = {level: level.value for level in GeoLevel}
 
 
-def _gemeente_of_wijkcode(code: str) -> str | None:
-    # CBS wijkcodes WKggggww carry their gemeente; used only when parent_code is absent.
-    if code.startswith("WK") and len(code) == 8:
-        return f"GM{code[2:6]}"
-    return None
-
-
 def require_gemeente(index: ReleaseIndex, gemeentecode: str) -> str:
     """The gemeente's name, or the GEMEENTE_NOT_FOUND error every caller shares."""
     if not index.knows(gemeentecode):
         # Echo the code only when it looks like one: the message may end up in an API body.
-        shown = gemeentecode if GEMEENTECODE.fullmatch(gemeentecode) else "the requested code"
+        shown = gemeentecode if is_gemeentecode(gemeentecode) else "the requested code"
         raise UserError(
             "GEMEENTE_NOT_FOUND",
             f"release {index.release.id} has no cells for gemeente {shown}",

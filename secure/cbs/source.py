@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from kansenkluis.domain import INPUT_TABLES
 from kansenkluis.errors import UserError
+from kansenkluis.geocodes import WIJK_NUMBER_PATTERN
 from secure.cbs.files import ROW_BITS, CbsFile, chunks, find, match_columns, sav_columns
 from secure.cbs.mapping import ROLES, CbsMapping
 from secure.ingest import (
@@ -671,7 +672,7 @@ class CbsSource:
             SELECT a.rin, a.schooljaar::VARCHAR AS schooljaar,
                    CASE WHEN regexp_full_match(w.wijk, '[0-9]{{5,6}}')
                         THEN 'WK' || lpad(w.wijk, 6, '0')
-                        WHEN regexp_full_match(w.wijk, '[0-9]{{4}}[0-9A-Z]{{2}}')
+                        WHEN regexp_full_match(w.wijk, '{WIJK_NUMBER_PATTERN}')
                         THEN 'WK' || w.wijk ELSE w.wijk END AS wijkcode,
                    a.{ROW}
             FROM adres_spell a JOIN (
