@@ -22,7 +22,7 @@ from types import ModuleType
 import pandas as pd
 
 from indicators.specs import CONVENTIONS, INDICATORS, POPULATIONS, RUN_REPORT
-from kansenkluis.domain import INPUT_TABLES, TOTAAL, Geography, IndicatorId
+from kansenkluis.domain import INPUT_COLUMNS, INPUT_TABLES, TOTAAL, Geography, IndicatorId
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_TEST_DIR = ROOT / "tests" / "spec"
@@ -41,18 +41,15 @@ SPEC_GEOGRAFIE = """
     WK000200 | Dorp      | GM0002       | Beekdal      | Oost   |
 """
 
-_INT_COLUMNS = frozenset({"schooljaar", "leerjaar", "geboortejaar", "geboortemaand"})
 _BOOL_VALUES = {"ja": True, "nee": False, "true": True, "false": False}
 #: ``indicator``, ``indicator[breakdown]`` or either followed by ``@wijkcode``.
 _EXPECT_KEY = re.compile(r"^(?P<ind>[a-z_]+)(\[(?P<bd>[a-z_0-9]+)\])?(@(?P<wijk>WK\d{6}))?$")
 
 
 def _column_kind(table: str, column: str) -> str:
-    if column in _INT_COLUMNS or (column == "niveau" and table.startswith("mbo_")):
-        return "int"
-    if column == "geslaagd":
-        return "bool"
-    return "str"
+    # the type the input schema declares; an extra column (a ``toelichting``) is text
+    kind = next((c.kind for c in INPUT_COLUMNS[table] if c.name == column), "text")
+    return kind if kind in ("int", "bool") else "str"
 
 
 def _split_row(line: str) -> list[str]:

@@ -10,9 +10,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 import pandas as pd
 
+from kansenkluis.geocodes import GEMEENTE_PATTERN, WIJK_PATTERN
 from kansenkluis.geocodes import LAND_CODE as LAND_CODE
 from kansenkluis.geocodes import LAND_NAME as LAND_NAME
 
@@ -74,24 +76,138 @@ HAVO_VWO_LEVELS: frozenset[str] = frozenset({"havo", "havo_vwo", "vwo"})
 
 TOTAAL = "totaal"
 
-#: The input tables of docs/input-tables.md and their columns, in order.
-INPUT_TABLES: Mapping[str, tuple[str, ...]] = {
-    "po_advies": ("rin", "schooljaar", "brin", "schooladvies", "toetsadvies", "advies_definitief"),
-    "vo_inschrijving": ("rin", "schooljaar", "brin", "niveau", "leerjaar"),
-    "vo_examen": ("rin", "schooljaar", "niveau", "geslaagd"),
-    "mbo_inschrijving": ("rin", "schooljaar", "niveau"),
-    "mbo_diploma": ("rin", "schooljaar", "niveau"),
-    "ho_inschrijving": ("rin", "schooljaar", "soort"),
-    "persoon": ("rin", "geboortejaar", "geboortemaand"),
-    "kind_ouder": ("rin", "rin_ouder1", "rin_ouder2"),
-    "hoogste_opleiding": ("rin", "opleidingsniveau"),
-    "adres": ("rin", "schooljaar", "wijkcode"),
-    "geografie": ("wijkcode", "wijknaam", "gemeentecode", "gemeentenaam", "regio", "buren"),
+# --- the input tables (docs/input-tables.md) ------------------------------------------------
+
+ColumnKind = Literal["rin", "text", "int", "bool", "code"]
+
+#: The SQL type a column of each kind has once parsed (DuckDB).
+SQL_TYPE: Mapping[ColumnKind, str] = {
+    "rin": "VARCHAR",
+    "text": "VARCHAR",
+    "int": "INTEGER",
+    "bool": "BOOLEAN",
+    "code": "VARCHAR",
 }
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    """One column of an input table and the rules the ingest checks it against.
+
+    ``kind``: ``rin`` a person key (re-pseudonymised on ingest), ``text``, ``int`` a whole
+    number, ``bool`` a yes/no value, ``code`` a text code from ``codes``. An ``int`` column may
+    have ``codes`` too (mbo levels). ``bounds`` are inclusive; the error code of a value outside
+    them is ``bounds_code``.
+    """
+
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    codes: tuple[str, ...] | tuple[int, ...] = ()
+    what: str = ""  # e.g. "advice code", for "is not a known advice code"
+    bounds: tuple[int, int] | None = None
+    bounds_code: str = "INGEST_OUT_OF_RANGE"
+    pattern: str | None = None
+    pattern_what: str = ""
+    #: the text reaches published output (cells.csv, factsheets, the API): no formula start
+    published: bool = False
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPE[self.kind]
+
+
+def _rin(name: str = "rin", required: bool = True) -> InputColumn:
+    return InputColumn(name, "rin", required)
+
+
+def _schooljaar() -> InputColumn:
+    return InputColumn(
+        "schooljaar", "int", bounds=(2000, 2035), bounds_code="INGEST_IMPLAUSIBLE_YEAR"
+    )
+
+
+def _advice(name: str, required: bool = False) -> InputColumn:
+    return InputColumn(name, "code", required, codes=ADVICE_CODES, what="advice code")
+
+
+_WIJKCODE = InputColumn("wijkcode", "text", pattern=WIJK_PATTERN, pattern_what="CBS wijkcode")
+
+#: The input tables and their columns, in order: the one declaration of the input schema.
+INPUT_COLUMNS: Mapping[str, tuple[InputColumn, ...]] = {
+    "po_advies": (
+        _rin(),
+        _schooljaar(),
+        InputColumn("brin", "text", required=False),
+        _advice("schooladvies"),
+        _advice("toetsadvies"),
+        _advice("advies_definitief"),
+    ),
+    "vo_inschrijving": (
+        _rin(),
+        _schooljaar(),
+        InputColumn("brin", "text", required=False),
+        InputColumn("niveau", "code", codes=ADVICE_CODES, what="vo level"),
+        InputColumn("leerjaar", "int", bounds=(1, 6)),
+    ),
+    "vo_examen": (
+        _rin(),
+        _schooljaar(),
+        InputColumn("niveau", "code", codes=EXAM_LEVELS, what="exam level"),
+        InputColumn("geslaagd", "bool"),
+    ),
+    "mbo_inschrijving": (
+        _rin(),
+        _schooljaar(),
+        InputColumn("niveau", "int", codes=MBO_LEVELS, what="mbo level"),
+    ),
+    "mbo_diploma": (
+        _rin(),
+        _schooljaar(),
+        InputColumn("niveau", "int", codes=MBO_LEVELS, what="mbo level"),
+    ),
+    "ho_inschrijving": (
+        _rin(),
+        _schooljaar(),
+        InputColumn("soort", "code", codes=HO_SOORTEN, what="kind of higher education"),
+    ),
+    "persoon": (
+        _rin(),
+        # Unknown birth dates exist in the person register; the engine reports them.
+        InputColumn(
+            "geboortejaar",
+            "int",
+            required=False,
+            bounds=(1900, 2030),
+            bounds_code="INGEST_IMPLAUSIBLE_YEAR",
+        ),
+        InputColumn("geboortemaand", "int", required=False, bounds=(1, 12)),
+    ),
+    "kind_ouder": (_rin(), _rin("rin_ouder1", False), _rin("rin_ouder2", False)),
+    "hoogste_opleiding": (
+        _rin(),
+        InputColumn("opleidingsniveau", "code", codes=OPLEIDINGSNIVEAUS, what="education level"),
+    ),
+    "adres": (_rin(), _schooljaar(), _WIJKCODE),
+    "geografie": (
+        _WIJKCODE,
+        InputColumn("wijknaam", "text", published=True),
+        InputColumn("gemeentecode", "text", pattern=GEMEENTE_PATTERN, pattern_what="gemeentecode"),
+        InputColumn("gemeentenaam", "text", published=True),
+        InputColumn("regio", "text", published=True),
+        InputColumn("buren", "text", required=False),
+    ),
+}
+
+#: The input tables and their column names, in order.
+INPUT_TABLES: Mapping[str, tuple[str, ...]] = {
+    table: tuple(c.name for c in columns) for table, columns in INPUT_COLUMNS.items()
+}
+
 #: Columns that hold a person key and are re-pseudonymised on ingest.
 PERSON_KEY_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    table: tuple(c for c in cols if c.startswith("rin"))
-    for table, cols in INPUT_TABLES.items()
+    table: tuple(c.name for c in columns if c.kind == "rin")
+    for table, columns in INPUT_COLUMNS.items()
     if table != "geografie"
 }
 

@@ -27,7 +27,7 @@ from kansenkluis.domain import (
     ADVICE_POSITION,
     COUNT_COLUMNS,
     HAVO_VWO_LEVELS,
-    INPUT_TABLES,
+    INPUT_COLUMNS,
     OPLEIDINGSNIVEAUS,
     ORIGIN_GROUP,
     PARENT_GROUP,
@@ -40,18 +40,7 @@ from kansenkluis.errors import InternalError
 
 #: DuckDB column types of the input tables (used to build typed tables for tests and tools).
 SQL_TYPES: Mapping[str, Mapping[str, str]] = {
-    table: {
-        col: (
-            "INTEGER"
-            if col in ("schooljaar", "leerjaar", "geboortejaar", "geboortemaand")
-            or (col == "niveau" and table.startswith("mbo_"))
-            else "BOOLEAN"
-            if col == "geslaagd"
-            else "VARCHAR"
-        )
-        for col in cols
-    }
-    for table, cols in INPUT_TABLES.items()
+    table: {c.name: c.sql_type for c in columns} for table, columns in INPUT_COLUMNS.items()
 }
 
 # Temporary objects live only during one compute_aggregates call and are dropped afterwards.

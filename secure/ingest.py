@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import duckdb
 import numpy as np
@@ -32,16 +32,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from kansenkluis.domain import (
-    ADVICE_CODES,
-    EXAM_LEVELS,
-    HO_SOORTEN,
+    INPUT_COLUMNS,
     INPUT_TABLES,
-    MBO_LEVELS,
-    OPLEIDINGSNIVEAUS,
     PERSON_KEY_COLUMNS,
+    InputColumn,
 )
 from kansenkluis.errors import InternalError, UserError
-from kansenkluis.geocodes import GEMEENTE_PATTERN, WIJK_PATTERN, gemeente_digits_sql
+from kansenkluis.geocodes import WIJK_PATTERN, gemeente_digits_sql
 from secure.pseudonym import SqlPseudonymiser
 
 Progress = Callable[[str], None]
@@ -172,107 +169,6 @@ def raise_problems(
     raise UserError(first.code, "\n".join(lines), hint="; ".join(hints))
 
 
-# --- column specifications -------------------------------------------------------------------
-
-Kind = Literal["rin", "text", "int", "bool", "code"]
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: Kind
-    required: bool = True
-    codes: tuple[str, ...] | tuple[int, ...] = ()
-    what: str = ""  # e.g. "advice code", for "is not a known advice code"
-    bounds: tuple[int, int] | None = None
-    bounds_code: str = "INGEST_OUT_OF_RANGE"
-    pattern: str | None = None
-    pattern_what: str = ""
-    #: the text reaches published output (cells.csv, factsheets, the API): no formula start
-    published: bool = False
-
-
-def _rin(name: str = "rin", required: bool = True) -> Column:
-    return Column(name, "rin", required)
-
-
-def _schooljaar() -> Column:
-    return Column("schooljaar", "int", bounds=(2000, 2035), bounds_code="INGEST_IMPLAUSIBLE_YEAR")
-
-
-def _advice(name: str, required: bool = False) -> Column:
-    return Column(name, "code", required, codes=ADVICE_CODES, what="advice code")
-
-
-_WIJKCODE = Column("wijkcode", "text", pattern=WIJK_PATTERN, pattern_what="CBS wijkcode")
-
-COLUMNS: Mapping[str, tuple[Column, ...]] = {
-    "po_advies": (
-        _rin(),
-        _schooljaar(),
-        Column("brin", "text", required=False),
-        _advice("schooladvies"),
-        _advice("toetsadvies"),
-        _advice("advies_definitief"),
-    ),
-    "vo_inschrijving": (
-        _rin(),
-        _schooljaar(),
-        Column("brin", "text", required=False),
-        Column("niveau", "code", codes=ADVICE_CODES, what="vo level"),
-        Column("leerjaar", "int", bounds=(1, 6)),
-    ),
-    "vo_examen": (
-        _rin(),
-        _schooljaar(),
-        Column("niveau", "code", codes=EXAM_LEVELS, what="exam level"),
-        Column("geslaagd", "bool"),
-    ),
-    "mbo_inschrijving": (
-        _rin(),
-        _schooljaar(),
-        Column("niveau", "int", codes=MBO_LEVELS, what="mbo level"),
-    ),
-    "mbo_diploma": (
-        _rin(),
-        _schooljaar(),
-        Column("niveau", "int", codes=MBO_LEVELS, what="mbo level"),
-    ),
-    "ho_inschrijving": (
-        _rin(),
-        _schooljaar(),
-        Column("soort", "code", codes=HO_SOORTEN, what="kind of higher education"),
-    ),
-    "persoon": (
-        _rin(),
-        # Unknown birth dates exist in the person register; the engine reports them.
-        Column(
-            "geboortejaar",
-            "int",
-            required=False,
-            bounds=(1900, 2030),
-            bounds_code="INGEST_IMPLAUSIBLE_YEAR",
-        ),
-        Column("geboortemaand", "int", required=False, bounds=(1, 12)),
-    ),
-    "kind_ouder": (_rin(), _rin("rin_ouder1", False), _rin("rin_ouder2", False)),
-    "hoogste_opleiding": (
-        _rin(),
-        Column("opleidingsniveau", "code", codes=OPLEIDINGSNIVEAUS, what="education level"),
-    ),
-    "adres": (_rin(), _schooljaar(), _WIJKCODE),
-    "geografie": (
-        _WIJKCODE,
-        Column("wijknaam", "text", published=True),
-        Column("gemeentecode", "text", pattern=GEMEENTE_PATTERN, pattern_what="gemeentecode"),
-        Column("gemeentenaam", "text", published=True),
-        Column("regio", "text", published=True),
-        Column("buren", "text", required=False),
-    ),
-}
-assert {t: tuple(c.name for c in cols) for t, cols in COLUMNS.items()} == dict(INPUT_TABLES)
-
-
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -282,7 +178,7 @@ def _sql_list(values: Sequence[object]) -> str:
     return ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
 
 
-def _parsed(col: Column) -> str:
+def _parsed(col: InputColumn) -> str:
     """Name of the parsed (typed) copy of a column in the typed tables."""
     return _q(col.name + "__v") if col.kind in ("int", "bool") else _q(col.name)
 
@@ -788,7 +684,7 @@ class _Rules:
 
 def _column_rules(rules: _Rules, table: str) -> list[tuple[int, str]]:
     """(rule id, SQL condition on ``t``) for the checks that need only the row itself."""
-    cols = COLUMNS[table]
+    cols = INPUT_COLUMNS[table]
     out: list[tuple[int, str]] = []
     for c in cols:
         if c.required:
@@ -967,7 +863,7 @@ def _alias(col: str) -> str:
 WHITESPACE_SQL = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
 
 
-def _source_expr(c: Column, arrow_type: pa.DataType, prefix: str = "") -> str:
+def _source_expr(c: InputColumn, arrow_type: pa.DataType, prefix: str = "") -> str:
     """The raw column as the checks see it: text trimmed (empty is NULL), numbers as they are."""
     v = prefix + _q(c.name)
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
@@ -979,11 +875,11 @@ def _source_expr(c: Column, arrow_type: pa.DataType, prefix: str = "") -> str:
     return f"CAST({v} AS VARCHAR)"
 
 
-def _source_sql(c: Column, arrow_type: pa.DataType) -> str:
+def _source_sql(c: InputColumn, arrow_type: pa.DataType) -> str:
     return f"{_source_expr(c, arrow_type)} AS {_q(c.name)}"
 
 
-def _parse_sql(c: Column, arrow_type: pa.DataType) -> str:
+def _parse_sql(c: InputColumn, arrow_type: pa.DataType) -> str:
     """The typed value of an int or bool column, NULL where the raw value does not parse."""
     v, out = _q(c.name), _parsed(c)
     numeric = pa.types.is_integer(arrow_type)
@@ -1032,7 +928,7 @@ class IngestOutcome:
 def _output_sql(table: str) -> str:
     """The accepted rows with person ids for person keys (see ``_with_pseudonyms``)."""
     select, joins = [], []
-    for c in COLUMNS[table]:
+    for c in INPUT_COLUMNS[table]:
         if c.kind == "rin" and table == "persoon":
             joins.append("JOIN kk_people k ON k.rin = t.rin")
             select.append("k.pid AS rin")
@@ -1077,7 +973,7 @@ def _quarantine_rows(
     pseudonymised, from the trimmed key as the accepted rows are). Where the source derives
     the table from other files, ``tabel`` is ``<table>/<file>`` and ``rij`` the row there."""
     values = []
-    for c in COLUMNS[table]:
+    for c in INPUT_COLUMNS[table]:
         if c.kind == "rin":
             key = _source_expr(c, types[c.name], prefix="r.")
             values.append(f"'{c.name}', {pseudo.expression(key)}")
@@ -1174,7 +1070,7 @@ def _typed_table(
     column the person id (``<col>__pid``) instead of the key. The source values of failing rows
     are read again from ``raw_<table>`` for the quarantine.
     """
-    cols = COLUMNS[table]
+    cols = INPUT_COLUMNS[table]
     source = ", ".join(_source_sql(c, types[c.name]) for c in cols)
     parsed = "".join(", " + _parse_sql(c, types[c.name]) for c in cols if c.kind in ("int", "bool"))
     checks = _column_rules(rules, table) + _reference_rules(rules, table, quarantine)
@@ -1217,7 +1113,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, rules: _Rules, table: str) 
     """Flag every row of a key that occurs more than once among the rows that passed so far."""
     if table not in UNIQUE_KEYS:
         return
-    by_name = {c.name: c for c in COLUMNS[table]}
+    by_name = {c.name: c for c in INPUT_COLUMNS[table]}
     parts = [_pid(k) if k == "rin" else _parsed(by_name[k]) for k in UNIQUE_KEYS[table]]
     rid = _duplicate_rule(rules, table)
     # Grouping finds the (usually zero) duplicated keys cheaply; only then is anything updated.
