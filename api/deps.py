@@ -1,18 +1,18 @@
 """Shared state of the API process and the ``Annotated`` dependency aliases routes use.
 
 The process holds only protected output: releases from the release store, tokens and aggregate
-requests. A release never changes once stored, so a small LRU keeps a few recent ones in memory
-with indexes that make a scoped, filtered cell query a few list look-ups instead of a scan.
+requests. A release never changes once stored, so a small LRU keeps a few recent ones in memory,
+each as a ``ReleaseIndex`` (``api.release_index``), which makes a scoped, filtered cell query a
+few list look-ups instead of a scan and which the factsheets read too.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +20,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from disclosure.release import Release, ReleaseCell
 from disclosure.store import ReleaseStore
 from kansenkluis.config import Settings
-from kansenkluis.domain import CellStatus, GeoLevel
-from kansenkluis.geocodes import gemeente_of, is_gemeentecode
 
 from .auth import (
     AUDITOR,
@@ -36,7 +33,8 @@ from .auth import (
     TokenStore,
     require,
 )
-from .errors import log, not_found
+from .errors import log
+from .release_index import ReleaseIndex
 
 #: how many releases the process keeps indexed in memory
 RELEASE_CACHE_SIZE = 3
@@ -69,145 +67,13 @@ class RateLimiter:
             return None
 
 
-class ReleaseView:
-    """A release with indexes for the cell queries the API answers."""
-
-    def __init__(self, release: Release) -> None:
-        self.release = release
-        self.cells: tuple[ReleaseCell, ...] = release.cells
-        wijkgroep_gemeente = {
-            g.code: g.gemeentecode for g in release.pooling if g.level == GeoLevel.WIJKGROEP
-        }
-        self.by_gemeente: dict[str, list[int]] = {}
-        self.by_regio: dict[str, list[int]] = {}
-        self.land: list[int] = []
-        self.by_key: dict[tuple[str, str], list[int]] = {}
-        regios_of: dict[str, set[str]] = {}
-        for i, cell in enumerate(self.cells):
-            self.by_key.setdefault((cell.indicator, cell.geo_level.value), []).append(i)
-            level = cell.geo_level
-            if level == GeoLevel.LAND:
-                self.land.append(i)
-            elif level == GeoLevel.REGIO:
-                self.by_regio.setdefault(cell.geo_code, []).append(i)
-            elif level == GeoLevel.GEMEENTE:
-                self.by_gemeente.setdefault(cell.geo_code, []).append(i)
-                containing = regios_of.setdefault(cell.geo_code, set())
-                if cell.parent_code:
-                    containing.add(cell.parent_code)
-                if cell.status == CellStatus.POOLED and cell.pooled_into:
-                    containing.add(cell.pooled_into)
-            else:
-                gemeente = _gemeente_of(cell, wijkgroep_gemeente)
-                if gemeente is not None:
-                    self.by_gemeente.setdefault(gemeente, []).append(i)
-        regio_pools = [g for g in release.pooling if g.level == GeoLevel.REGIO]
-        for pool in regio_pools:
-            for member in pool.members:
-                if is_gemeentecode(member):
-                    regios_of.setdefault(member, set()).add(pool.code)
-        # A region pool may merge regions: it then contains whatever its member regions contain.
-        changed = True
-        while changed:
-            changed = False
-            for containing in regios_of.values():
-                for pool in regio_pools:
-                    if pool.code not in containing and containing & set(pool.members):
-                        containing.add(pool.code)
-                        changed = True
-        self.regios_of = {g: frozenset(r) for g, r in regios_of.items()}
-        self.gemeenten = frozenset(self.by_gemeente) | frozenset(self.regios_of)
-        self._scoped: OrderedDict[frozenset[str], list[int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def visible(self, caller: Caller) -> list[int] | None:
-        """Indexes of the cells ``caller`` may see, in release order; None means all of them."""
-        if caller.gemeenten is None:
-            return None
-        scope = caller.gemeenten
-        with self._lock:
-            cached = self._scoped.get(scope)
-            if cached is not None:
-                self._scoped.move_to_end(scope)
-                return cached
-        regios = set().union(*(self.regios_of.get(g, ()) for g in scope))
-        parts: list[Iterable[int]] = [self.land]
-        parts += [self.by_regio.get(r, []) for r in regios]
-        parts += [self.by_gemeente.get(g, []) for g in scope]
-        indexes = sorted(set().union(*parts))
-        with self._lock:
-            self._scoped[scope] = indexes
-            if len(self._scoped) > 64:
-                self._scoped.popitem(last=False)
-        return indexes
-
-    def gemeente_visible(self, caller: Caller, gemeentecode: str) -> bool:
-        """Whether the release covers the gemeente *and* the caller may see it."""
-        return gemeentecode in self.gemeenten and caller.sees_gemeente(gemeentecode)
-
-    def query(
-        self,
-        caller: Caller,
-        *,
-        indicator: str | None = None,
-        breakdown: str | None = None,
-        schooljaar: int | None = None,
-        geo_level: str | None = None,
-        status: str | None = None,
-        gemeente: str | None = None,
-    ) -> list[ReleaseCell]:
-        """Cells the caller may see that match every given filter, in release order.
-
-        ``gemeente`` selects the gemeente's own cell and those of its wijken and wijkgroepen;
-        a gemeente the release lacks or the caller may not see raises GEMEENTE_NOT_FOUND.
-        """
-        candidates: Iterable[int]
-        if gemeente is not None:
-            if not self.gemeente_visible(caller, gemeente):
-                raise not_found("GEMEENTE_NOT_FOUND")
-            candidates = self.by_gemeente.get(gemeente, [])
-        else:
-            visible = self.visible(caller)
-            if visible is not None:
-                candidates = visible
-            else:
-                keys = [
-                    k
-                    for k in self.by_key
-                    if (indicator is None or k[0] == indicator)
-                    and (geo_level is None or k[1] == geo_level)
-                ]
-                candidates = heapq.merge(*(self.by_key[k] for k in keys))
-        out = []
-        for i in candidates:
-            c = self.cells[i]
-            if (
-                (indicator is None or c.indicator == indicator)
-                and (breakdown is None or c.breakdown == breakdown)
-                and (schooljaar is None or c.schooljaar == schooljaar)
-                and (geo_level is None or c.geo_level.value == geo_level)
-                and (status is None or c.status.value == status)
-            ):
-                out.append(c)
-        return out
-
-
-def _gemeente_of(cell: ReleaseCell, wijkgroep_gemeente: dict[str, str | None]) -> str | None:
-    """The gemeente of a wijk or wijkgroep cell; None (seen by no coordinator) if unknowable."""
-    if cell.parent_code:
-        return cell.parent_code
-    if cell.geo_level == GeoLevel.WIJKGROEP:
-        return wijkgroep_gemeente.get(cell.geo_code)
-    return gemeente_of(cell.geo_code)
-
-
 class ReleaseCache:
     """Releases by id, loaded from the store on first use; one store connection per thread."""
 
     def __init__(self, db_path: Path, size: int = RELEASE_CACHE_SIZE) -> None:
         self.db_path = db_path
         self.size = size
-        self._views: OrderedDict[str, ReleaseView] = OrderedDict()
+        self._views: OrderedDict[str, ReleaseIndex] = OrderedDict()
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._local = threading.local()
@@ -219,7 +85,7 @@ class ReleaseCache:
             self._local.store = store
         return store
 
-    async def view_async(self, release_id: str) -> ReleaseView:
+    async def view_async(self, release_id: str) -> ReleaseIndex:
         """The cached view at once; a release not yet loaded is loaded in a worker thread."""
         with self._lock:
             view = self._views.get(release_id)
@@ -273,7 +139,7 @@ class ReleaseCache:
 
         return stop_warming
 
-    def view(self, release_id: str) -> ReleaseView:
+    def view(self, release_id: str) -> ReleaseIndex:
         with self._lock:
             view = self._views.get(release_id)
             if view is not None:
@@ -285,7 +151,7 @@ class ReleaseCache:
             with self._lock:
                 view = self._views.get(release_id)
             if view is None:
-                view = ReleaseView(self.store().get(release_id))
+                view = ReleaseIndex(self.store().get(release_id))
             with self._lock:
                 self._views[release_id] = view
                 self._views.move_to_end(release_id)

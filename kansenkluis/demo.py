@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -21,6 +22,8 @@ from kansenkluis.errors import InternalError
 DEMO_YEARS = (2020, 2021, 2022)
 #: gemeenten whose factsheets the national demo writes (the small demo writes all of its own)
 NATIONAL_FACTSHEETS = ("GM0917", "GM1883", "GM0363", "GM0014", "GM0344")
+#: every page is written in both formats
+FORMATS: tuple[Literal["html", "pdf"], ...] = ("html", "pdf")
 #: the indicator of the programme's national overview (a map of all gemeenten) in the demo
 OVERVIEW_INDICATOR = "heroverweging"
 
@@ -33,6 +36,7 @@ def run_demo(
     layout: str = "cbs",
 ) -> None:
     from api.factsheet import load_history, render_factsheet, render_overview
+    from api.release_index import ReleaseIndex
     from disclosure.verify import verify_export
     from kansenkluis import pipeline
     from kansenkluis.synth import generate
@@ -83,6 +87,7 @@ def run_demo(
 
     with ReleaseStore(settings.release_db) as store:
         latest = store.get(release_ids[-1])
+        index = ReleaseIndex(latest)  # one index for every page of the release
         gemeenten = (
             sorted({c.geo_code for c in latest.cells if c.geo_level.value == "gemeente"})
             if scale == "small"
@@ -93,13 +98,13 @@ def run_demo(
         sheets.mkdir()
         for code in gemeenten:
             history = load_history(store, latest, code)
-            for fmt in ("html", "pdf"):
-                sheet = render_factsheet(latest, code, fmt, history)
+            for fmt in FORMATS:
+                sheet = render_factsheet(latest, code, fmt, history, index)
                 (sheets / f"{code}.{fmt}").write_bytes(sheet)
         overview = out_dir / "overzicht"
         overview.mkdir()
-        for fmt in ("html", "pdf"):
-            data = render_overview(latest, OVERVIEW_INDICATOR, None, fmt)  # type: ignore[arg-type]
+        for fmt in FORMATS:
+            data = render_overview(latest, OVERVIEW_INDICATOR, None, fmt, index=index)
             (overview / f"{OVERVIEW_INDICATOR}.{fmt}").write_bytes(data)
     step(
         "factsheets",

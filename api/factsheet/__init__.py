@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from disclosure.release import Release
 from kansenkluis.errors import UsageError
 
+from ..release_index import ReleaseIndex
 from .render import (
     STATIC_DIR,
     factsheet_csp,
@@ -46,16 +47,18 @@ def render_factsheet(
     gemeentecode: str,
     fmt: Literal["html", "pdf"],
     history: Sequence[Jaar] = (),
+    index: ReleaseIndex | None = None,
 ) -> bytes:
     """The factsheet of one gemeente as UTF-8 HTML or as PDF bytes.
 
     ``history`` is the gemeente's figures per school year (``load_history``); with two or more
-    school years every indicator gets its trend. Raises ``UserError("GEMEENTE_NOT_FOUND")`` for
-    a gemeente without cells in the release.
+    school years every indicator gets its trend. ``index``: the release's ``ReleaseIndex`` if
+    the caller holds one (the API does), else one is built. Raises
+    ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente the release does not cover.
     """
     if fmt not in ("html", "pdf"):
         raise UsageError("FACTSHEET_FORMAT", "unknown factsheet format", hint="use html or pdf")
-    html = render_factsheet_html(release, gemeentecode, history)
+    html = render_factsheet_html(release, gemeentecode, history, index)
     return html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
 
 
@@ -64,13 +67,14 @@ def render_comparison(
     gemeentecode: str,
     indicators: list[str] | None = None,
     history: Sequence[Jaar] = (),
+    index: ReleaseIndex | None = None,
 ) -> str:
     """The comparison page of one gemeente's wijken for the chosen indicators (None: all).
 
-    Raises ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente without cells in the release and
+    Raises ``UserError("GEMEENTE_NOT_FOUND")`` for a gemeente the release does not cover and
     ``UserError("INDICATOR_NOT_FOUND")`` for an unknown indicator id.
     """
-    return render_comparison_html(release, gemeentecode, indicators, history)
+    return render_comparison_html(release, gemeentecode, indicators, history, index)
 
 
 def render_overview(
@@ -79,6 +83,7 @@ def render_overview(
     breakdown: str | None,
     fmt: Literal["html", "pdf"],
     visible: Callable[[str], bool] | None = None,
+    index: ReleaseIndex | None = None,
 ) -> bytes:
     """The programme's overview of one indicator: a national map of gemeenten and, per COROP
     region, the gemeenten's figures; as UTF-8 HTML or PDF. ``visible`` limits the gemeenten
@@ -91,5 +96,5 @@ def render_overview(
         raise UsageError("FACTSHEET_FORMAT", "unknown overview format", hint="use html or pdf")
     from .overzicht import render_overview_html
 
-    html = render_overview_html(release, indicator, breakdown, visible)
+    html = render_overview_html(release, indicator, breakdown, visible, index)
     return html.encode("utf-8") if fmt == "html" else html_to_pdf(html)

@@ -20,15 +20,16 @@ from indicators.specs import INDICATORS, IndicatorSpec
 from kansenkluis.domain import LAND_CODE, TOTAAL, CellStatus, GeoLevel
 from kansenkluis.errors import UserError
 
+from ..release_index import ReleaseIndex
 from . import geo, maps
 from .charts import Reference
 from .render import (
     STATUS_TEXT,
-    ReleaseIndex,
     _published,
     breakdown_label,
     capitalise,
     environment,
+    indexed,
     release_context,
     static_text,
 )
@@ -155,6 +156,7 @@ def render_overview_html(
     indicator: str,
     breakdown: str | None = None,
     visible: Callable[[str], bool] | None = None,
+    index: ReleaseIndex | None = None,
 ) -> str:
     """The overview of one indicator and breakdown over every gemeente of the 2025 geography.
 
@@ -162,7 +164,7 @@ def render_overview_html(
     """
     spec, breakdown = _spec_and_breakdown(indicator, breakdown)
     ind = spec.id.value
-    index = ReleaseIndex(release)
+    index = indexed(release, index)
     rows = gemeente_rijen(index, ind, breakdown, visible or (lambda _: True))
     land = index.cell(ind, breakdown, GeoLevel.LAND, LAND_CODE)
     label = breakdown_label(spec, breakdown)

@@ -3,12 +3,10 @@
 Only release cells are read: published (rounded or noisy) figures, the statuses of withheld
 ones and the pooling map. Nothing here can see a true small count, so nothing here can leak one.
 
-How a gemeente's cells are found (docs/release-format.md):
-- wijk and wijkgroep cells carry the gemeentecode in ``parent_code``; a ``pooled`` wijk names
-  its wijkgroep in ``pooled_into`` and that wijkgroep is a cell with that ``geo_code``;
-- for opleidingsmobiliteit the gemeente cell is ``pooled`` into a region pool and the region
-  cell has the pool code as ``geo_code``. Should the gemeente cell be absent, the region pool
-  that lists the gemeente as member is used, and then the gemeente's ``parent_code``.
+Which cells belong to a gemeente, and whether the release covers it at all, is the one rule of
+``api.release_index.ReleaseIndex``, which the API routes use too. For opleidingsmobiliteit the
+gemeente's figure is that of the region pool its gemeente cell is ``pooled`` into
+(``ReleaseIndex.regio_of``).
 """
 
 from __future__ import annotations
@@ -25,13 +23,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from disclosure.release import PoolingGroup, Release, ReleaseCell
+from disclosure.release import Release, ReleaseCell
 from indicators.specs import INDICATORS, IndicatorSpec
 from kansenkluis.config import GEO_ATTRIBUTION
 from kansenkluis.domain import LAND_CODE, TOTAAL, CellStatus, GeoLevel, IndicatorId
 from kansenkluis.errors import InternalError, UserError
-from kansenkluis.geocodes import gemeente_of, is_gemeentecode
 
+from ..release_index import ReleaseIndex
 from . import charts, maps
 from .sentences import (
     TE_WEINIG,
@@ -134,75 +132,6 @@ def cohort_text(indicator: IndicatorId, t: int) -> str:
 
 def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-# --- the release, indexed ----------------------------------------------------------------
-
-
-class ReleaseIndex:
-    """Look-ups over one release's cells, built in a single pass.
-
-    With ``gemeente`` set (a factsheet or comparison page of one gemeente) the wijk and wijkgroep
-    cells of other gemeenten are skipped: a national release holds some 50,000 of them.
-    """
-
-    def __init__(self, release: Release, gemeente: str | None = None) -> None:
-        self.release = release
-        self.cells: dict[tuple[str, str, str, str], ReleaseCell] = {}
-        self.wijken: dict[tuple[str, str, str], list[ReleaseCell]] = defaultdict(list)
-        self.wijkgroepen: dict[tuple[str, str, str], list[ReleaseCell]] = defaultdict(list)
-        self.gemeente_naam: dict[str, str] = {}
-        self.gemeente_regio: dict[str, str] = {}
-        wijk, wijkgroep, gem = GeoLevel.WIJK, GeoLevel.WIJKGROEP, GeoLevel.GEMEENTE
-        for cell in release.cells:
-            level = cell.geo_level
-            if level is wijk or level is wijkgroep:
-                owner = cell.parent_code or gemeente_of(cell.geo_code)
-                if gemeente is not None and owner is not None and owner != gemeente:
-                    continue
-                self.cells.setdefault(
-                    (cell.indicator, cell.breakdown, _LEVEL[level], cell.geo_code), cell
-                )
-                if owner:
-                    target = self.wijken if level is wijk else self.wijkgroepen
-                    target[(cell.indicator, cell.breakdown, owner)].append(cell)
-                continue
-            self.cells.setdefault(
-                (cell.indicator, cell.breakdown, _LEVEL[level], cell.geo_code), cell
-            )
-            if level is gem:
-                self.gemeente_naam.setdefault(cell.geo_code, cell.geo_name)
-                if cell.parent_code:
-                    self.gemeente_regio.setdefault(cell.geo_code, cell.parent_code)
-        self.pools: dict[str, PoolingGroup] = {p.code: p for p in release.pooling}
-        self.has_intervals = any(c.ci_low is not None for c in release.cells)
-
-    def cell(
-        self, indicator: str, breakdown: str, level: GeoLevel, code: str
-    ) -> ReleaseCell | None:
-        return self.cells.get((indicator, breakdown, level.value, code))
-
-    def knows(self, gemeentecode: str) -> bool:
-        return gemeentecode in self.gemeente_naam or any(
-            g == gemeentecode for (_, _, g) in self.wijken
-        )
-
-
-#: GeoLevel -> its value, without the enum property look-up per cell
-_LEVEL: dict[GeoLevel, str] = {level: level.value for level in GeoLevel}
-
-
-def require_gemeente(index: ReleaseIndex, gemeentecode: str) -> str:
-    """The gemeente's name, or the GEMEENTE_NOT_FOUND error every caller shares."""
-    if not index.knows(gemeentecode):
-        # Echo the code only when it looks like one: the message may end up in an API body.
-        shown = gemeentecode if is_gemeentecode(gemeentecode) else "the requested code"
-        raise UserError(
-            "GEMEENTE_NOT_FOUND",
-            f"release {index.release.id} has no cells for gemeente {shown}",
-            hint="use a CBS gemeentecode (GMgggg) of a gemeente in this release",
-        )
-    return index.gemeente_naam.get(gemeentecode, gemeentecode)
 
 
 # --- view models ---------------------------------------------------------------------------
@@ -334,9 +263,8 @@ def wijk_rijen(
     index: ReleaseIndex, indicator: str, breakdown: str, gemeentecode: str
 ) -> tuple[list[WijkRij], list[float | None], int]:
     """Per CBS wijk the figure that applies, the wijk units, and how many wijken go unpublished."""
-    key = (indicator, breakdown, gemeentecode)
-    wijk_cells = sorted(index.wijken.get(key, []), key=lambda c: c.geo_code)
-    groep_cells = {c.geo_code: c for c in index.wijkgroepen.get(key, [])}
+    wijk_cells = sorted(index.wijken(indicator, breakdown, gemeentecode), key=lambda c: c.geo_code)
+    groep_cells = {c.geo_code: c for c in index.wijkgroepen(indicator, breakdown, gemeentecode)}
     rows: list[WijkRij] = []
     units: list[float | None] = []
     used_groups: set[str] = set()
@@ -531,17 +459,7 @@ def _regio_of(
     index: ReleaseIndex, indicator: str, breakdown: str, gemeentecode: str
 ) -> tuple[str | None, str]:
     """The region (pool) code and name that publishes this gemeente's figure."""
-    gem_cell = index.cell(indicator, breakdown, GeoLevel.GEMEENTE, gemeentecode)
-    code: str | None = None
-    if gem_cell is not None and gem_cell.pooled_into:
-        code = gem_cell.pooled_into
-    if code is None:
-        for group in index.release.pooling:
-            if group.level is GeoLevel.REGIO and gemeentecode in group.members:
-                code = group.code
-                break
-    if code is None:
-        code = index.gemeente_regio.get(gemeentecode)
+    code = index.regio_of(indicator, breakdown, gemeentecode)
     if code is None:
         return None, ""
     regio_cell = index.cell(indicator, breakdown, GeoLevel.REGIO, code)
@@ -835,9 +753,23 @@ def release_context(release: Release) -> dict[str, Any]:
     }
 
 
-def render_factsheet_html(release: Release, gemeentecode: str, history: Sequence[Jaar] = ()) -> str:
-    index = ReleaseIndex(release, gemeentecode)
-    gemeente = require_gemeente(index, gemeentecode)
+def indexed(release: Release, index: ReleaseIndex | None) -> ReleaseIndex:
+    """``index`` if given (the API's, built once per release), else a new one."""
+    if index is None:
+        return ReleaseIndex(release)
+    if index.release is not release:
+        raise InternalError("FACTSHEET_INDEX", "the index given is of another release")
+    return index
+
+
+def render_factsheet_html(
+    release: Release,
+    gemeentecode: str,
+    history: Sequence[Jaar] = (),
+    index: ReleaseIndex | None = None,
+) -> str:
+    index = indexed(release, index)
+    gemeente = index.require_gemeente(gemeentecode)
     secties = build_secties(
         index, gemeentecode, gemeente, list(INDICATORS.values()), history=history
     )
@@ -911,10 +843,11 @@ def render_comparison_html(
     gemeentecode: str,
     indicators: list[str] | None,
     history: Sequence[Jaar] = (),
+    index: ReleaseIndex | None = None,
 ) -> str:
     specs = selected_indicators(indicators)
-    index = ReleaseIndex(release, gemeentecode)
-    gemeente = require_gemeente(index, gemeentecode)
+    index = indexed(release, index)
+    gemeente = index.require_gemeente(gemeentecode)
     secties = build_secties(index, gemeentecode, gemeente, specs, kaarten=False, history=history)
     kolommen: list[Kolom] = []
     for sectie in secties:

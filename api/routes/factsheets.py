@@ -47,14 +47,14 @@ def factsheet(
 ) -> Response:
     """The Dutch factsheet of one gemeente, as HTML or PDF."""
     view = ctx.releases.view(release_id)
-    if not view.gemeente_visible(caller, gemeentecode):
+    if not view.sees(caller.gemeenten, gemeentecode):
         raise not_found("GEMEENTE_NOT_FOUND")
     try:
         from ..factsheet import factsheet_csp, load_history, render_factsheet
     except ImportError as exc:
         raise _unavailable() from exc
     history = load_history(ctx.releases.store(), view.release, gemeentecode)
-    body = render_factsheet(view.release, gemeentecode, fmt, history)
+    body = render_factsheet(view.release, gemeentecode, fmt, history, index=view)
     if fmt == "pdf":
         return Response(
             body,
@@ -79,7 +79,7 @@ def vergelijk(
 ) -> HTMLResponse:
     """A page comparing the gemeente's wijken with each other and with the nation."""
     view = ctx.releases.view(release)
-    if not view.gemeente_visible(caller, gemeentecode):
+    if not view.sees(caller.gemeenten, gemeentecode):
         raise not_found("GEMEENTE_NOT_FOUND")
     try:
         from ..factsheet import load_history, render_comparison
@@ -88,7 +88,7 @@ def vergelijk(
 
     indicators = None if not indicator else [i.value for i in indicator]
     history = load_history(ctx.releases.store(), view.release, gemeentecode)
-    html = render_comparison(view.release, gemeentecode, indicators, history)
+    html = render_comparison(view.release, gemeentecode, indicators, history, index=view)
     # Under the default CSP (default-src 'self'): the page loads its CSS and JS from /static.
     return HTMLResponse(html)
 

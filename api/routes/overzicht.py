@@ -50,7 +50,9 @@ def overzicht(
             "this installation has no factsheet renderer",
             hint="install Kansenkluis with its api.factsheet package",
         ) from exc
-    body = render_overview(view.release, indicator.value, breakdown, fmt, caller.sees_gemeente)
+    body = render_overview(
+        view.release, indicator.value, breakdown, fmt, caller.sees_gemeente, index=view
+    )
     if fmt == "pdf":
         name = f"overzicht-{indicator.value}-{release}.pdf"
         return Response(

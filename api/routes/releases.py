@@ -96,7 +96,7 @@ async def list_cells(
     """
     view = await ctx.releases.view_async(release_id)
     cells = view.query(
-        caller,
+        caller.gemeenten,
         indicator=None if indicator is None else indicator.value,
         breakdown=breakdown,
         schooljaar=schooljaar,

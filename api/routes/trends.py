@@ -70,7 +70,7 @@ def trend(
     For each earlier school year the newest release of that year is read.
     """
     view = ctx.releases.view(release)
-    if not view.gemeente_visible(caller, gemeentecode):
+    if not view.sees(caller.gemeenten, gemeentecode):
         raise not_found("GEMEENTE_NOT_FOUND")
     from ..factsheet.trends import load_history
 
