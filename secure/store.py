@@ -289,15 +289,6 @@ def _new_generation_name() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
-@dataclass(frozen=True)
-class StoreSnapshot:
-    """All tables of one generation, read under one lock (never a mix of two ingests)."""
-
-    generation: str
-    data_fingerprint: str
-    tables: Mapping[str, pa.Table]
-
-
 class OpenSnapshot:
     """One generation being read; see ``SealedStore.snapshot``."""
 
@@ -548,15 +539,6 @@ class SealedStore:
             if gen is None:
                 raise _no_data()
             yield OpenSnapshot(gen)
-
-    def read_snapshot(self) -> StoreSnapshot:
-        """Every input table of the current generation, decrypted and pseudonymised."""
-        with self.snapshot() as snap:
-            return StoreSnapshot(
-                generation=snap.generation,
-                data_fingerprint=snap.data_fingerprint,
-                tables={name: snap.table(name) for name in INPUT_TABLES},
-            )
 
     def read_table(self, name: str) -> pa.Table:
         """One input table of the current generation (decrypted, pseudonymised)."""

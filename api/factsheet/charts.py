@@ -39,7 +39,6 @@ WIDTH = 720
 LABEL_RIGHT = 242  # wijk names are right-aligned against the plot
 PLOT_X0 = 252
 PLOT_X1 = 640
-LEGEND_H = 40
 ROW_H = 19
 GROUP_HEAD_H = 16
 BAR_H = 12

@@ -284,10 +284,6 @@ class PathBuilder:
     def rings(self, rings: Sequence[Ring]) -> str:
         return "".join(self.ring(r) for r in rings)
 
-    def outline_segments(self, codes: frozenset[str]) -> str:
-        """The boundary of a set of wijken as separate stroked segments (for outlines)."""
-        return self.rings(merged_rings(codes))
-
 
 def label_point(rings: Sequence[Ring], builder: PathBuilder) -> tuple[float, float]:
     """A point inside the largest ring, in SVG units: the middle of its widest horizontal chord
