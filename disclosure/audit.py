@@ -41,7 +41,7 @@ import multiprocessing
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -1049,4 +1049,4 @@ def _finish_child(process: Any, receive: Any) -> tuple[list[Check], _BlockState,
         process.join()
     if kind != "ok":
         raise InternalError("AUDIT_CHILD", f"a half of the audit failed: {payload}")
-    return payload  # type: ignore[no-any-return]
+    return cast("tuple[list[Check], _BlockState, _BlockState]", payload)
