@@ -28,9 +28,9 @@ wijken, wijkgroepen and the gemeente itself): only the national figures cross bl
 could cut, a block is *coupled*: it gets a rest-of-the-country atom whose category counts are
 bounded by what the other blocks were seen to reach (inner bounds, so on the safe side), and
 each national figure becomes an exact row over block plus rest (``disclosure.coupling``).
-docs/disclosure.md ("Decomposition") says what is exact and what is approximate. One HiGHS model is kept per block;
-only the objective changes between solves, and optima found earlier (still feasible, as
-withholding only relaxes) settle many targets without a solve.
+docs/disclosure.md ("Decomposition") says what is exact and what is approximate. One HiGHS
+model is kept per block; only the objective changes between solves, and optima found earlier
+(still feasible, as withholding only relaxes) settle many targets without a solve.
 """
 
 from __future__ import annotations
