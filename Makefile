@@ -37,7 +37,7 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy secure disclosure api
+	$(BIN)/mypy kansenkluis secure indicators disclosure api benchmarks tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
