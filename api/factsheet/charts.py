@@ -72,6 +72,8 @@ class Reference:
     percentage: float | None
     ci_low: float | None = None
     ci_high: float | None = None
+    #: shown instead of a bar when ``percentage`` is None
+    withheld_text: str = "niet gepubliceerd"
 
 
 def _luminance(colour: str) -> float:
@@ -371,7 +373,7 @@ def regio_chart(
                     _haloed(
                         PLOT_X0 + 6,
                         mid + 4,
-                        "te weinig leerlingen om te publiceren",
+                        ref.withheld_text,
                         font_style="italic",
                         fill=MUTED,
                     )

@@ -394,6 +394,13 @@ def _interval_line(label_cells: Iterable[tuple[str, ReleaseCell | None]]) -> str
     return "; ".join(parts)
 
 
+def _withheld_text(cell: ReleaseCell | None) -> str:
+    """Why a region or national figure is not shown, in the chart's words."""
+    if cell is None:
+        return STATUS_SHORT["missing"]
+    return STATUS_SHORT.get(cell.status.value, TE_WEINIG)
+
+
 def build_reeks(
     index: ReleaseIndex, spec: IndicatorSpec, breakdown: str, gemeentecode: str, gemeente: str
 ) -> Reeks:
@@ -416,12 +423,20 @@ def build_reeks(
             zin=missing_sentence(naam),
             ontbreekt=True,
         )
+    secondary = CellStatus.SUPPRESSED_SECONDARY.value
     zin = gemeente_sentence(
         gemeente,
         _published(gem_cell),
         _published(land_cell),
         units,
         wijken_niet_gepubliceerd=withheld,
+        wijken_beschermd=sum(
+            r.status == secondary
+            or (r.status == CellStatus.POOLED.value and r.groep_status == secondary)
+            for r in rows
+        ),
+        gemeente_beschermd=gem_cell is not None
+        and gem_cell.status is CellStatus.SUPPRESSED_SECONDARY,
     )
     interval = _interval_line([(f"gemeente {gemeente}", gem_cell), ("Nederland", land_cell)])
     reeks = Reeks(
@@ -519,12 +534,14 @@ def build_regio_sectie(
                     _published(r.regio),
                     r.regio.ci_low if r.regio else None,
                     r.regio.ci_high if r.regio else None,
+                    _withheld_text(r.regio),
                 ),
                 charts.Reference(
                     "Nederland",
                     _published(r.land),
                     r.land.ci_low if r.land else None,
                     r.land.ci_high if r.land else None,
+                    _withheld_text(r.land),
                 ),
             )
             for r in reeksen
@@ -701,6 +718,8 @@ def environment() -> Environment:
     env.filters["pct"] = lambda v: pct(v) if v is not None else "–"
     env.filters["aantal"] = lambda v: format_count(v) if v is not None else "–"
     env.filters["hoofdletter"] = capitalise
+    # why a gemeente, region or national figure is not shown: its status says which reason
+    env.filters["reden"] = lambda cel: STATUS_TEXT.get(cel.status.value, TE_WEINIG)
     env.globals["schooljaar_label"] = schooljaar_label
     return env
 

@@ -17,7 +17,9 @@ Rules (tested in ``tests/unit/test_sentences.py``, documented in ``docs/factshee
 - Highest and lowest wijkpercentage are taken over the gemeente's *published* wijk and wijkgroep
   figures only; a wijkgroep counts once, however many wijken it holds.
 - An unpublished figure is ``None``; the sentence then says that there were too few pupils
-  ("te weinig leerlingen om te publiceren") instead of a number.
+  ("te weinig leerlingen om te publiceren") instead of a number, or, for a figure withheld to
+  protect small counts elsewhere (a secondary suppression), that it was left out for that reason
+  ("om kleine aantallen elders te beschermen"): such a gemeente or wijk need not be small.
 
 The functions take plain numbers, not release cells, so that the wording can be tested on its own.
 """
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 TE_WEINIG = "te weinig leerlingen om te publiceren"
+BESCHERMD = "om kleine aantallen elders te beschermen"
 
 
 def format_percentage(value: float) -> str:
@@ -53,8 +56,11 @@ def format_count(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-def _vergelijking(gebied: str, eigen: float | None, land: float | None) -> str:
-    """The head of both sentences, without the closing full stop."""
+def _vergelijking(
+    gebied: str, eigen: float | None, land: float | None, *, beschermd: bool = False
+) -> str:
+    """The head of both sentences, without the closing full stop. ``beschermd``: an unpublished
+    ``eigen`` was withheld to protect small counts elsewhere, not for its own size."""
     landelijk = (
         f"een landelijk gemiddelde van {pct(land)}"
         if land is not None
@@ -67,11 +73,25 @@ def _vergelijking(gebied: str, eigen: float | None, land: float | None) -> str:
         if land is not None
         else "ook het landelijk gemiddelde is niet gepubliceerd"
     )
+    if beschermd:
+        return f"In de {gebied} is het gemiddelde niet gepubliceerd, {BESCHERMD}; {land_deel}"
     return f"In de {gebied} zijn te weinig leerlingen om een gemiddelde te publiceren; {land_deel}"
 
 
 def _wijken(n: int) -> str:
     return "1 wijk" if n == 1 else f"{n} wijken"
+
+
+def _niet_gepubliceerd(withheld: int, beschermd: int) -> str:
+    """Why ``withheld`` wijken have no figure, ``beschermd`` of them to protect others."""
+    te_weinig = withheld - beschermd
+    parts = []
+    if te_weinig:
+        parts.append(f"voor {_wijken(te_weinig)} zijn te weinig leerlingen om te publiceren")
+    if beschermd:
+        parts.append(f"van {_wijken(beschermd)} is het cijfer weggelaten {BESCHERMD}")
+    text = " en ".join(parts)
+    return text[0].upper() + text[1:]
 
 
 def gemeente_sentence(
@@ -81,6 +101,8 @@ def gemeente_sentence(
     wijk_pcts: Sequence[float | None],
     *,
     wijken_niet_gepubliceerd: int | None = None,
+    wijken_beschermd: int = 0,
+    gemeente_beschermd: bool = False,
 ) -> str:
     """The programme's gemeente sentence for one indicator and breakdown.
 
@@ -88,6 +110,8 @@ def gemeente_sentence(
     wijkgroep (pooled wijken, counted once), or ``None`` for a withheld wijk or wijkgroep.
     ``wijken_niet_gepubliceerd`` is the number of CBS wijken without a published figure (a
     withheld wijkgroep hides all its members); it defaults to the number of ``None`` entries.
+    ``wijken_beschermd`` of them, and the gemeente figure if ``gemeente_beschermd``, were withheld
+    to protect small counts elsewhere (secondary suppression), not for being small.
     """
     published = [p for p in wijk_pcts if p is not None]
     withheld = (
@@ -95,7 +119,10 @@ def gemeente_sentence(
         if wijken_niet_gepubliceerd is not None
         else sum(p is None for p in wijk_pcts)
     )
-    head = _vergelijking(f"gemeente {gemeente}", gemeente_pct, land_pct)
+    head = _vergelijking(
+        f"gemeente {gemeente}", gemeente_pct, land_pct, beschermd=gemeente_beschermd
+    )
+    beschermd = min(wijken_beschermd, withheld)
 
     if len(published) >= 2:
         hoog, laag = pct(max(published)), pct(min(published))
@@ -111,7 +138,7 @@ def gemeente_sentence(
             )
         if withheld:
             sentence += (
-                f" Voor {_wijken(withheld)} zijn te weinig leerlingen om te publiceren; "
+                f" {_niet_gepubliceerd(withheld, beschermd)}; "
                 f"{'die telt' if withheld == 1 else 'die tellen'} niet mee voor het hoogste "
                 "en laagste wijkpercentage."
             )
@@ -123,7 +150,7 @@ def gemeente_sentence(
             "dus er is geen hoogste of laagste wijkpercentage."
         )
         if withheld:
-            sentence += f" Voor {_wijken(withheld)} zijn te weinig leerlingen om te publiceren."
+            sentence += f" {_niet_gepubliceerd(withheld, beschermd)}."
         return sentence
 
     if not wijk_pcts:

@@ -102,6 +102,27 @@ def test_a_withheld_wijkgroep_counts_all_its_wijken() -> None:
     assert "Voor 3 wijken zijn te weinig leerlingen om te publiceren" in sentence
 
 
+def test_wijken_withheld_to_protect_others_are_not_called_small() -> None:
+    # A secondary suppression is about another cell's safety, not this wijk's size.
+    mixed = gemeente_sentence("Heerlen", 46.7, 35.1, [60.0, None, None, 30.0], wijken_beschermd=1)
+    assert (
+        "Voor 1 wijk zijn te weinig leerlingen om te publiceren en van 1 wijk is het cijfer "
+        "weggelaten om kleine aantallen elders te beschermen; die tellen niet mee"
+    ) in mixed
+    only = gemeente_sentence("Heerlen", 46.7, 35.1, [60.0, None, 30.0], wijken_beschermd=1)
+    assert "Van 1 wijk is het cijfer weggelaten om kleine aantallen elders te beschermen" in only
+    assert "te weinig" not in only
+
+
+def test_a_gemeente_withheld_to_protect_others_says_so() -> None:
+    assert gemeente_sentence(
+        "Gorinchem", None, 35.1, [60.0, 30.0], gemeente_beschermd=True
+    ).startswith(
+        "In de gemeente Gorinchem is het gemiddelde niet gepubliceerd, om kleine aantallen "
+        "elders te beschermen; het landelijk gemiddelde is 35,1%."
+    )
+
+
 def test_a_single_published_wijk_has_no_highest_or_lowest() -> None:
     assert gemeente_sentence("Urk", 40.0, 35.1, [40.0]) == (
         "De gemeente Urk laat een gemiddelde zien van 40,0% t.o.v. een landelijk gemiddelde van "
