@@ -9,25 +9,22 @@ of them as the renderer and the cells query do.
 
 from __future__ import annotations
 
-import asyncio
-import os
 from pathlib import Path
 
-import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 
-from api.app import create_app
 from api.auth import create_token
 from api.factsheet.render import render_factsheet_html, wijk_rijen
 from api.release_index import ReleaseIndex
-from disclosure.log import Signer, policy_hash, seal
+from disclosure import log
+from disclosure.log import policy_hash
 from disclosure.release import PoolingGroup, ProtectedDraft, Release, ReleaseCell
 from disclosure.store import ReleaseStore
 from kansenkluis.config import Settings
-from kansenkluis.domain import CellStatus, GeoLevel, Rule
+from kansenkluis.domain import CellStatus, GeoLevel
 from kansenkluis.errors import UserError
+from tests.support.builders import POOLED, PUB, release_cell, seal_draft
+from tests.support.server import in_process_client
 
 POLICY = {"version": 1, "min_cell": 10, "group_disclosure_min": 20, "rounding_base": 5}
 W, WG, G, R, L = GeoLevel.WIJK, GeoLevel.WIJKGROEP, GeoLevel.GEMEENTE, GeoLevel.REGIO, GeoLevel.LAND
@@ -54,41 +51,36 @@ def _cell(
     what: tuple[str, str],
     level: GeoLevel,
     code: str,
-    status: CellStatus = CellStatus.PUBLISHED,
+    status: CellStatus = PUB,
+    *,
     parent: str | None = None,
     pooled_into: str | None = None,
 ) -> ReleaseCell:
-    published = status is CellStatus.PUBLISHED
-    return ReleaseCell(
+    counts = (10, 40) if status is PUB else (None, None)
+    return release_cell(
+        level,
+        code,
+        status,
+        *counts,
         indicator=what[0],
         breakdown=what[1],
-        schooljaar=2022,
-        geo_level=level,
-        geo_code=code,
-        geo_name=f"naam {code}",
-        numerator=10 if published else None,
-        denominator=40 if published else None,
-        percentage=25.0 if published else None,
-        status=status,
+        parent=parent,
         pooled_into=pooled_into,
-        rule=Rule.PUBLISHED if published else Rule.POOLED_WIJK,
-        parent_code=parent,
     )
 
 
-def edge_release() -> Release:
-    pooled = CellStatus.POOLED
+def edge_release(signer: log.Signer) -> Release:
     cells = [
         _cell(HER, W, "WK000100", parent="GM0001"),
         _cell(HER, W, "WK0001A1"),
-        _cell(HER, W, "WK000102", pooled, parent="GM0001", pooled_into="WG0001_01"),
-        _cell(HER, W, "WK000103", pooled, parent="GM0001", pooled_into="WG0001_01"),
+        _cell(HER, W, "WK000102", POOLED, parent="GM0001", pooled_into="WG0001_01"),
+        _cell(HER, W, "WK000103", POOLED, parent="GM0001", pooled_into="WG0001_01"),
         _cell(HER, WG, "WG0001_01"),
         _cell(HER, G, "GM0001", parent="RG01"),
         _cell(HER, W, "WK000200"),
         _cell(HER, WG, "WG0003_01"),
         _cell(HER, L, "NL"),
-        _cell(MOB, G, "GM0001", pooled, parent="RG01", pooled_into="RG01"),
+        _cell(MOB, G, "GM0001", POOLED, parent="RG01", pooled_into="RG01"),
         _cell(MOB, R, "RG01"),
         _cell(MOB, L, "NL"),
     ]
@@ -110,22 +102,12 @@ def edge_release() -> Release:
         cells=tuple(cells),
         pooling=pooling,
     )
-    return seal(
-        draft,
-        release_id="rel-edge",
-        created_at="2024-05-01T12:00:00+00:00",
-        data_fingerprint="sha256:" + "ab" * 32,
-        geography_fingerprint="cd" * 32,
-        code_version="0.1.0-test",
-        run_report={},
-        signer=Signer(Ed25519PrivateKey.generate()),
-        commitment_key=os.urandom(32),
-    )
+    return seal_draft(draft, signer, release_id="rel-edge")
 
 
 @pytest.fixture(scope="module")
-def release() -> Release:
-    return edge_release()
+def release(signer: log.Signer) -> Release:
+    return edge_release(signer)
 
 
 @pytest.fixture(scope="module")
@@ -179,30 +161,18 @@ def test_the_factsheet_region_is_one_the_scope_sees(index: ReleaseIndex) -> None
 
 
 @pytest.fixture(scope="module")
-def app(release: Release, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    settings = Settings(home=Path(tmp_path_factory.mktemp("kluis")))
-    with ReleaseStore(settings.release_db) as store:
+def home(release: Release, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("kluis")
+    with ReleaseStore(Settings(home=home).release_db) as store:
         store.save(release)
-    return create_app(settings)
-
-
-def _statuses(app: FastAPI, paths: list[str], token: str) -> dict[str, int]:
-    """GET each path in-process (the app over ASGI, no server) and note the status."""
-
-    async def run() -> dict[str, int]:
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return {p: (await client.get(p, headers=headers)).status_code for p in paths}
-
-    return asyncio.run(run())
+    return home
 
 
 @pytest.mark.parametrize("gemeente", sorted(EXPECTED))
 def test_every_route_that_takes_a_gemeente_answers_alike(
-    app: FastAPI, release: Release, gemeente: str
+    home: Path, release: Release, gemeente: str
 ) -> None:
-    db = app.state.ctx.settings.release_db
+    db = Settings(home=home).release_db
     token = create_token(db, "regiocoordinator", [gemeente], name=gemeente, person=gemeente)
     rid = release.id
     paths = [
@@ -211,6 +181,8 @@ def test_every_route_that_takes_a_gemeente_answers_alike(
         f"/gemeenten/{gemeente}/vergelijk?release={rid}",
         f"/gemeenten/{gemeente}/trend?release={rid}",
     ]
-    statuses = _statuses(app, paths, token)
+    with in_process_client(home) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        statuses = {path: client.get(path, headers=headers).status_code for path in paths}
     expected = 200 if EXPECTED[gemeente][0] else 404
     assert set(statuses.values()) == {expected}, statuses
