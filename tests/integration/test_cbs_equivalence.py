@@ -9,28 +9,32 @@ tables (the data fingerprint) and the release cells must equal those of the defa
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from kansenkluis import pipeline
 from kansenkluis.config import Settings, package_data
-from kansenkluis.synth import generate
 from tests.support.cli import kluis
+from tests.support.fixtures import SynthWorld
 
 YEAR = 2021
 
 
-def test_one_world_in_both_layouts_gives_one_release(tmp_path: Path) -> None:
-    generate(tmp_path / "spec", scale="small", seed=5)
+def test_one_world_in_both_layouts_gives_one_release(
+    synth_world: Callable[[int], SynthWorld], tmp_path: Path
+) -> None:
+    world = synth_world(5)  # seed 5 in the default layout, initialised and ingested
     kluis(tmp_path, "synth", "--out", str(tmp_path / "cbs"), "--seed", "5", "--layout", "cbs")
     assert not list((tmp_path / "cbs").glob("*.parquet"))
     assert (tmp_path / "cbs/Bevolking/GBAADRESOBJECTBUS").is_dir()
 
-    spec_home = Settings(home=tmp_path / "spec-home")
-    pipeline.init_home(spec_home)
+    spec_home = world.copy_home(tmp_path / "spec-home")
     cbs_home = Settings(home=tmp_path / "cbs-home")
-    shutil.copytree(spec_home.home, cbs_home.home)  # the same keys, so the same pseudonyms
+    # the same keys, so the same pseudonyms; nothing ingested yet
+    shutil.copytree(world.home, cbs_home.home, ignore=shutil.ignore_patterns("sealed"))
 
-    spec = pipeline.ingest(spec_home, tmp_path / "spec")
+    spec = pipeline.sealed_store(spec_home).current_report()
+    assert spec is not None
     out = kluis(cbs_home.home, "ingest", str(tmp_path / "cbs"), "--layout", "cbs").stdout
     cbs = pipeline.sealed_store(cbs_home).current_report()
     assert cbs is not None

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from disclosure.policy import default_policy_path
 from disclosure.store import ReleaseStore, decision_lock
 from kansenkluis import pipeline
 from kansenkluis.config import Settings
-from kansenkluis.synth import generate
+from tests.support.fixtures import SynthWorld
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +34,10 @@ ROUNDS = int(os.environ.get("KLUIS_CONCURRENCY_ROUNDS", "3"))
 
 
 @pytest.fixture(scope="module")
-def base_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An initialised home with the small synthetic world ingested and no release yet."""
-    root = tmp_path_factory.mktemp("concurrency")
-    generate(root / "data", "small", seed=11)
-    settings = Settings(home=root / "base")
-    pipeline.init_home(settings)
-    pipeline.ingest(settings, root / "data")
-    return settings.home
+def base_home(synth_world: Callable[[int], SynthWorld]) -> Path:
+    """An initialised home with the small synthetic world ingested and no release yet (shared:
+    every test works on a ``fresh_home`` copy)."""
+    return synth_world(11).home
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,25 +12,16 @@ from kansenkluis import pipeline
 from kansenkluis.config import Settings
 from kansenkluis.domain import CellStatus
 from kansenkluis.errors import ExitCode, PolicyRefusal
-from kansenkluis.synth import generate
+from tests.support.cli import kluis
+from tests.support.fixtures import SynthWorld
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("dp") / "data"
-    generate(data, "small", seed=11)
-    return data
-
-
 @pytest.fixture
-def home(batch: Path, tmp_path: Path) -> Settings:
-    """A fresh KLUIS_HOME per test: each test starts with the whole budget."""
-    settings = Settings(home=tmp_path / "home")
-    pipeline.init_home(settings)
-    pipeline.ingest(settings, batch)
-    return settings
+def home(synth_world: Callable[[int], SynthWorld], tmp_path: Path) -> Settings:
+    """A fresh KLUIS_HOME per test (a copy of the ingested world): the whole budget to spend."""
+    return synth_world(11).copy_home(tmp_path / "home")
 
 
 @pytest.fixture(scope="module")
@@ -87,23 +76,16 @@ def test_noisy_release_publishes_intervals_and_keeps_numerator_within_denominato
 
 
 def test_budget_refusal_from_the_command_line_exits_4(home: Settings, strict_budget: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kansenkluis.cli",
-            "run",
-            "--year",
-            "2022",
-            "--epsilon",
-            "9",
-            "--policy",
-            str(strict_budget),
-        ],
-        env={**os.environ, "KLUIS_HOME": str(home.home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = kluis(
+        home.home,
+        "run",
+        "--year",
+        "2022",
+        "--epsilon",
+        "9",
+        "--policy",
+        str(strict_budget),
+        check=False,
     )
     assert proc.returncode == 4
     assert "DP_BUDGET_EXHAUSTED" in proc.stderr

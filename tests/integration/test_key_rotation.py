@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import kluis
+from tests.support.fixtures import SynthWorld
 
 pytestmark = pytest.mark.slow
 
 
-def test_rotations_keep_old_exports_verifying_and_the_store_readable(tmp_path: Path) -> None:
-    home, data = tmp_path / "home", tmp_path / "data"
-    kluis(home, "synth", "--out", str(data), "--seed", "2")
-    kluis(home, "init")
-    kluis(home, "ingest", str(data))
+def test_rotations_keep_old_exports_verifying_and_the_store_readable(
+    synth_world: Callable[[int], SynthWorld], tmp_path: Path
+) -> None:
+    home = synth_world(5).copy_home(tmp_path / "home").home  # synthetic data, init, ingest
     before = kluis(home, "run", "--year", "2021").stdout.strip().splitlines()[-1]
     kek_before = sorted(p.name for p in (home / "keys").glob("kek-*.key"))
     pub_before = (home / "signing" / "release_signing.pub").read_text()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import kluis as run_kluis
+from tests.support.fixtures import SynthWorld
 
 pytestmark = pytest.mark.slow
 
@@ -18,12 +20,11 @@ def kluis(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+def released(
+    synth_world: Callable[[int], SynthWorld], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, str]:
     base = tmp_path_factory.mktemp("ops")
-    home, data = base / "home", base / "data"
-    assert kluis(home, "synth", "--out", str(data), "--seed", "5").returncode == 0
-    assert kluis(home, "init").returncode == 0
-    assert kluis(home, "ingest", str(data)).returncode == 0
+    home = synth_world(5).copy_home(base / "home").home  # synthetic data, init, ingest
     proc = kluis(home, "run", "--year", "2021")
     assert proc.returncode == 0, proc.stderr
     return base, home, proc.stdout.strip().splitlines()[-1]

@@ -8,6 +8,8 @@ the factsheet, or any file outside the encrypted sealed store.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,10 +17,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from kansenkluis.synth import generate
 from secure.keys import load_pseudonym_secret
 from secure.pseudonym import pseudonymise
 from tests.support.cli import kluis
+from tests.support.fixtures import SynthWorld
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +46,11 @@ def plant_canary(data: Path) -> str:
     return victim
 
 
-def test_canary_pupil_never_leaves_the_sealed_store(tmp_path: Path) -> None:
+def test_canary_pupil_never_leaves_the_sealed_store(
+    synth_world: Callable[[int], SynthWorld], tmp_path: Path
+) -> None:
     data, home, export = tmp_path / "data", tmp_path / "home", tmp_path / "export"
-    generate(data, "small", seed=4)
+    shutil.copytree(synth_world(5).data, data)  # the synthetic microdata, before ingest
     victim = plant_canary(data)
     transcript = []
     transcript.append(kluis(home, "init"))
