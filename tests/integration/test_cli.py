@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.cli import kluis
 from tests.support.digests import tree_digest
+from tests.support.policies import default_policy_with
 
 pytestmark = pytest.mark.slow
 
@@ -149,13 +150,7 @@ def test_a_year_without_its_next_year_is_refused(world: dict) -> None:
 def test_a_second_release_of_a_year_under_a_stricter_policy_passes_the_joint_audit_or_is_refused(
     world: dict, tmp_path: Path
 ) -> None:
-    from disclosure.policy import default_policy_path
-
-    stricter = tmp_path / "stricter.toml"
-    stricter.write_text(
-        default_policy_path().read_text(encoding="utf-8").replace("min_cell = 10", "min_cell = 15"),
-        encoding="utf-8",
-    )
+    stricter = default_policy_with(tmp_path / "stricter.toml", "min_cell = 10", "min_cell = 15")
     home = tmp_path / "home"  # a copy: other tests read the module's release list
     shutil.copytree(world["home"], home)
     listing_before = kluis(home, "release", "list").stdout

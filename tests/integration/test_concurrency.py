@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from disclosure import requests as queue
-from disclosure.policy import default_policy_path
 from disclosure.store import ReleaseStore, decision_lock
 from kansenkluis import pipeline
 from kansenkluis.config import Settings
 from tests.support.fixtures import SynthWorld
+from tests.support.policies import default_policy_with
 
 pytestmark = pytest.mark.slow
 
@@ -42,11 +42,8 @@ def base_home(synth_world: Callable[[int], SynthWorld]) -> Path:
 
 @pytest.fixture(scope="module")
 def stricter_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    text = default_policy_path().read_text(encoding="utf-8")
-    assert "\nmin_cell = 10\n" in text
-    path = tmp_path_factory.mktemp("policy") / "stricter.toml"
-    path.write_text(text.replace("\nmin_cell = 10\n", "\nmin_cell = 15\n"), encoding="utf-8")
-    return path
+    policy = tmp_path_factory.mktemp("policy") / "stricter.toml"
+    return default_policy_with(policy, "\nmin_cell = 10\n", "\nmin_cell = 15\n")
 
 
 def fresh_home(base_home: Path, target: Path) -> Path:

@@ -14,6 +14,7 @@ from kansenkluis.domain import CellStatus
 from kansenkluis.errors import ExitCode, PolicyRefusal
 from tests.support.cli import kluis
 from tests.support.fixtures import SynthWorld
+from tests.support.policies import default_policy_with
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +27,8 @@ def home(synth_world: Callable[[int], SynthWorld], tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def strict_budget(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from disclosure.policy import default_policy_path
-
-    text = default_policy_path().read_text(encoding="utf-8")
-    assert "epsilon_limit = 4.0" in text
     policy = tmp_path_factory.mktemp("policy") / "policy.toml"
-    policy.write_text(text.replace("epsilon_limit = 4.0", "epsilon_limit = 2.0"), encoding="utf-8")
-    return policy
+    return default_policy_with(policy, "epsilon_limit = 4.0", "epsilon_limit = 2.0")
 
 
 def test_budget_is_accounted_exactly_and_a_third_release_is_refused(

@@ -10,6 +10,7 @@
 | ``server``      | the API in-process (``in_process_client``) or as a real uvicorn server     |
 | ``cli``         | ``kluis(home, *args)``: the command line in a subprocess                   |
 | ``digests``     | ``tree_digest``: what a folder holds, to show a refusal changed nothing    |
+| ``policies``    | ``default_policy_with``: the shipped policy with one setting changed       |
 | ``fixtures``    | the shared pytest fixtures (loaded by ``tests/conftest.py``): batches,     |
 |                 | ``sealed_home``, ``signer``, and the session-scoped synthetic homes        |
 
