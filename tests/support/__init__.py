@@ -16,6 +16,6 @@
 
 In-process or real server? ``server.py`` says when to use which. In short: status codes,
 bodies, scoping and the authorisation matrix go in-process (the ``client`` fixture of
-``tests/api``); headers on the wire, the server's own log and environment, start-up,
+``tests/api``); headers on the wire, the server process's own log, environment and home,
 schemathesis, load and the browser need the real server (``server``, ``server_client``).
 """

@@ -7,8 +7,16 @@ wait, and an exception that escapes the app fails the test with its traceback.
 
 Use the **real server** (``start_server``: uvicorn in a subprocess on a free loopback port) for
 what only a real server shows: the HTTP layer and headers as sent on the wire (no ``server``
-header, streamed bodies), the process's own log and environment (the leak tests), start-up,
-schemathesis against a live URL, load, and a browser.
+header, CORS, a streamed body without Content-Length), the process's own log and environment
+(the leak test), what a started server process leaves in its home, schemathesis against a live
+URL, load, and a browser.
+
+Today: ``tests/api/test_api_authz.py``, ``test_api_scoping.py``, ``test_api_requests.py``,
+``test_api_persons.py``, ``test_api_trend.py``, ``test_api_startup.py`` and the app-level tests of
+``test_api_hardening.py`` (errors, 405, validation, factsheet pages, export, rate limit) run
+in-process; ``test_api_schemathesis.py``, the wire-level tests of ``test_api_hardening.py`` and
+``tests/leak/test_leak_api.py`` use the real server. (The lifespan test in ``test_api_startup.py``
+drives ``create_app``'s lifespan directly, as uvicorn does.)
 """
 
 from __future__ import annotations
