@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from kansenkluis import pipeline
 from kansenkluis.config import Settings, geo_dir
 from kansenkluis.errors import ExitCode, UserError
 from secure.ingest import MAX_CSV_VALUE, MAX_HEADER_BYTES
+from tests.support.batches import write_batch
 
 Tables = dict[str, pd.DataFrame]
 
@@ -50,13 +52,21 @@ def refused(proc: subprocess.CompletedProcess[str], code: str) -> str:
     return err
 
 
-@pytest.fixture
-def home(tmp_path: Path, make_batch: Callable[..., Path]) -> Settings:
-    """An initialised home holding the tiny batch."""
-    settings = Settings(home=tmp_path / "home")
+@pytest.fixture(scope="module")
+def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised home holding the tiny batch, made once (shared: tests use ``home``)."""
+    root = tmp_path_factory.mktemp("refusals")
+    settings = Settings(home=root / "home")
     pipeline.init_home(settings)
-    pipeline.ingest(settings, make_batch())
-    return settings
+    pipeline.ingest(settings, write_batch(root / "batch"))
+    return settings.home
+
+
+@pytest.fixture
+def home(tiny_home: Path, tmp_path: Path) -> Settings:
+    """A private copy of the initialised home holding the tiny batch."""
+    shutil.copytree(tiny_home, tmp_path / "home")
+    return Settings(home=tmp_path / "home")
 
 
 # --- CSV files that are not what they claim ---------------------------------------------------
