@@ -5,13 +5,16 @@ Both pages are rendered from the hand-built Heerlen release of ``tests/support/h
 into a temporary folder and served by a local HTTP server with the Content-Security-Policy the
 API will send: the factsheet's own hash policy, and ``default-src 'self'`` for the comparison
 page, whose script and CSS come from ``/static/``. The test fails on any CSP violation, script
-error or request that leaves the server. Screenshots go to ``docs/img/`` for the README.
+error or request that leaves the server. Screenshots go to a temporary folder, or to
+``docs/img/`` for the README when ``KLUIS_SCREENSHOTS=1`` (so a test run leaves the checkout as
+it was).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -34,6 +37,16 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS_IMG = REPO / "docs" / "img"
 
 OpenPage = Callable[..., Page]
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: docs/img/ when asked for (KLUIS_SCREENSHOTS=1), else a temp folder."""
+    if os.environ.get("KLUIS_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        return DOCS_IMG
+    return tmp_path_factory.mktemp("screenshots")
+
 
 pytestmark = [
     pytest.mark.browser,
@@ -140,7 +153,7 @@ def page_at(browser: Browser, site: str) -> Iterator[OpenPage]:
     assert problems == []
 
 
-def test_factsheet_shows_sentences_and_charts(page_at: OpenPage) -> None:
+def test_factsheet_shows_sentences_and_charts(page_at: OpenPage, shots: Path) -> None:
     page = page_at("factsheet.html")
     assert page.title().startswith("Factsheet gelijke kansen – gemeente Heerlen")
     text = page.locator("main").inner_text()
@@ -167,14 +180,13 @@ def test_factsheet_shows_sentences_and_charts(page_at: OpenPage) -> None:
     assert table.is_visible()
     assert "te weinig leerlingen om te publiceren" in table.inner_text()
 
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
     page.locator("#heroverweging details").first.evaluate("el => el.open = false")
     bottom = page.eval_on_selector(
         "#heroverweging figure:not(.kaartfiguur)",
         "el => el.getBoundingClientRect().bottom + window.scrollY",
     )
     page.screenshot(
-        path=str(DOCS_IMG / "factsheet.png"),
+        path=str(shots / "factsheet.png"),
         full_page=True,
         clip={"x": 0, "y": 0, "width": 1100, "height": bottom + 60},
     )
@@ -186,7 +198,7 @@ def _row_names(page: Page) -> list[str]:
     )
 
 
-def test_comparison_sorts_filters_and_compares(page_at: OpenPage) -> None:
+def test_comparison_sorts_filters_and_compares(page_at: OpenPage, shots: Path) -> None:
     page = page_at("vergelijk.html", width=1500, height=1000)
     # The script ran under default-src 'self': the controls are shown.
     assert page.locator("#bediening").is_visible()
@@ -243,7 +255,6 @@ def test_comparison_sorts_filters_and_compares(page_at: OpenPage) -> None:
     for box in page.locator('input[name="kolom"]').all():
         box.check()
     page.locator('button[data-sorteer="heroverweging-totaal"]').click()
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
     # The map lights up the wijkgroep's rows: point at it for the screenshot.
     page.locator('figure[data-kaart="heroverweging-totaal"] path[data-code="WG091701"]').hover()
     bottom = page.evaluate(
@@ -251,7 +262,7 @@ def test_comparison_sorts_filters_and_compares(page_at: OpenPage) -> None:
         "document.querySelector(s).getBoundingClientRect().bottom)) + window.scrollY"
     )
     page.screenshot(
-        path=str(DOCS_IMG / "vergelijk.png"),
+        path=str(shots / "vergelijk.png"),
         full_page=True,
         clip={"x": 0, "y": 0, "width": 1500, "height": bottom + 40},
     )
@@ -271,7 +282,7 @@ _LEGEND = """svg => Object.fromEntries(Array.from(svg.querySelectorAll('rect.kla
     r => [r.getAttribute('data-klasse'), getComputedStyle(r).fill]))"""
 
 
-def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at: OpenPage) -> None:
+def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at: OpenPage, shots: Path) -> None:
     page = page_at("factsheet.html")
     svg = page.locator("#heroverweging svg.kaart")
     assert svg.count() == 1 and svg.is_visible()
@@ -288,12 +299,11 @@ def test_factsheet_map_draws_each_wijk_once_in_its_class(page_at: OpenPage) -> N
             assert area["fill"].startswith("url("), area["code"]
             assert area["fill"] not in legend.values()
     assert {a["status"] for a in areas} >= {"suppressed_primary", "suppressed_secondary"}
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.locator("#heroverweging figure.kaartfiguur").screenshot(path=str(DOCS_IMG / "kaart.png"))
+    page.locator("#heroverweging figure.kaartfiguur").screenshot(path=str(shots / "kaart.png"))
     # The trend below it: three school years, the withheld one a gap in the gemeente's line.
     trend = page.locator("#heroverweging .trendblok")
     assert trend.locator("svg.trend circle").count() == 2
-    trend.screenshot(path=str(DOCS_IMG / "trend.png"))
+    trend.screenshot(path=str(shots / "trend.png"))
 
 
 def test_comparison_map_and_table_light_up_together(page_at: OpenPage) -> None:
