@@ -30,8 +30,11 @@ demo: $(STAMP)
 demo-national: $(STAMP)
 	$(BIN)/kluis demo --scale national
 
+# One pytest worker per core (pytest-xdist, tests handed out one by one; session and module
+# fixtures are built once per worker). Not --dist loadfile: it keys tests by node id, and the
+# schemathesis cases share one node id, so all but one would silently not run.
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check .
