@@ -1,4 +1,5 @@
-"""The import-linter contracts of pyproject.toml hold (who may import whom, STYLE.md)."""
+"""The import-linter contracts of pyproject.toml hold: who may import whom (README.md, the
+dependency rule)."""
 
 from __future__ import annotations
 
