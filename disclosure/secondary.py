@@ -118,14 +118,6 @@ def relations_of(table: Table) -> dict[int, list[int]]:
     return out
 
 
-def parent_of(table: Table) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for parent, children in table.relations:
-        for c in children:
-            out.setdefault(c, parent)
-    return out
-
-
 def relation_pass(
     table: Table,
     policy: Policy,
@@ -190,7 +182,7 @@ def suppress(
         if it.withheld and it.block == -1 and not table.joint[it.family]:
             # a national figure is withheld: its family can only be audited jointly
             auditor.make_joint(it.family)
-    parents = parent_of(table)
+    parents = table.parent_of()
     relaxed: dict[int, tuple[float, float]] = {}
     #: number -> its family, for allowances that lean on a published larger unit's figure
     cap_relaxed: dict[int, int] = {}
@@ -244,12 +236,7 @@ def suppress(
                         continue  # what limits it was withheld this round: check again
                     # Even if every cell still published vanished, the statuses already decided
                     # (and earlier releases) say this much: ask no more than that.
-                    allowed = (max(tg.lo_req, lo), min(tg.hi_req, hi))
-                    if table.prior_rows:
-                        allowed = auditor.cross_release_allowance(tg)
-                        if lo > allowed[0] + 1e-6 or hi < allowed[1] - 1e-6:
-                            raise _would_narrow(table.schooljaar)
-                    relaxed[n] = allowed
+                    relaxed[n] = _allowance(table, auditor, tg, lo, hi)
                     progress = True
                     stats.relaxed_to_status += 1
                     continue
@@ -259,12 +246,7 @@ def suppress(
                 tg = check.target
                 lo, hi = auditor.inherent_interval(tg)
                 if lo > tg.lo_req + 1e-6 or hi < tg.hi_req - 1e-6:
-                    allowed = (max(tg.lo_req, lo), min(tg.hi_req, hi))
-                    if table.prior_rows:
-                        allowed = auditor.cross_release_allowance(tg)
-                        if lo > allowed[0] + 1e-6 or hi < allowed[1] - 1e-6:
-                            raise _would_narrow(table.schooljaar)
-                    relaxed[n] = allowed
+                    relaxed[n] = _allowance(table, auditor, tg, lo, hi)
                     cap_relaxed[n] = table.numbers[n].family
                     progress = True
                     stats.relaxed_to_status += 1
@@ -350,6 +332,21 @@ def suppress(
     stats.lp_solves = auditor.solves
     stats.tally = dict(auditor.tally)
     return stats
+
+
+def _allowance(
+    table: Table, auditor: Auditor, target: Target, lo: float, hi: float
+) -> tuple[float, float]:
+    """The reach asked of a count that the interval [lo, hi] left by withholding everything
+    still published cannot give: the requirement narrowed to it. Next to earlier releases of
+    the year, only to what statuses and pooling maps say without any published figure; where
+    even that cannot be met, the release is refused."""
+    if not table.prior_rows:
+        return max(target.lo_req, lo), min(target.hi_req, hi)
+    allowed = auditor.cross_release_allowance(target)
+    if lo > allowed[0] + 1e-6 or hi < allowed[1] - 1e-6:
+        raise _would_narrow(table.schooljaar)
+    return allowed
 
 
 def _gemeente_item(table: Table, item: int, parents: dict[int, int]) -> int:

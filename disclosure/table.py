@@ -279,19 +279,25 @@ class Table:
     def is_published(self, n: int) -> bool:
         return any(self.cells[c].status is CellStatus.PUBLISHED for c, _ in self.exposures[n])
 
-    def ancestors(self, item: int) -> list[int]:
-        """The items whose pupils strictly contain ``item``'s: its pool (for a pooled wijk),
-        the gemeente, region pool and land above it, the ``totaal`` over its breakdowns."""
+    def parent_of(self) -> dict[int, int]:
+        """Item -> the parent item of its first relation (built once: relations are fixed
+        when the table is built)."""
         if self._parent is None:
             self._parent = {}
             for parent, children in self.relations:
                 for c in children:
                     self._parent.setdefault(c, parent)
+        return self._parent
+
+    def ancestors(self, item: int) -> list[int]:
+        """The items whose pupils strictly contain ``item``'s: its pool (for a pooled wijk),
+        the gemeente, region pool and land above it, the ``totaal`` over its breakdowns."""
+        parent = self.parent_of()
         out: list[int] = []
         seen = {item}
         while True:
             it = self.items[item]
-            nxt = it.pool if it.phantom and it.pool >= 0 else self._parent.get(item, -1)
+            nxt = it.pool if it.phantom and it.pool >= 0 else parent.get(item, -1)
             if nxt < 0 or nxt in seen:
                 return out
             out.append(nxt)
