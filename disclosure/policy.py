@@ -61,7 +61,8 @@ class CostPolicy(_Section):
     #: factor per level of the complement; a gemeente (or region) figure is only chosen where
     #: no set of wijk or wijkgroep figures can give the protection, the national one last
     wijk: float = Field(default=1.0, gt=0)
-    wijkgroep: float = Field(default=1.0, gt=0)
+    #: a wijkgroep figure stands for several wijken, so withholding it costs more wijken a figure
+    wijkgroep: float = Field(default=1.5, gt=0)
     gemeente: float = Field(default=100.0, gt=0)
     regio: float = Field(default=100.0, gt=0)
     land: float = Field(default=1000.0, gt=0)

@@ -174,11 +174,13 @@ def _pool_gemeente(
             break
         gid = min(candidates, key=lambda g: (min(sizes[g]), sum(sizes[g]), g))
 
-        def merge_key(other: str, gid: str = gid) -> tuple[bool, bool, int, str]:
-            # a small neighbour first: merging two small groups costs no wijk its own figure
+        def merge_key(other: str, gid: str = gid) -> tuple[bool, bool, bool, int, str]:
+            # a small neighbour first: merging two small groups costs no wijk its own figure;
+            # then a group that already exists, which costs none either
             merged = [a + b for a, b in zip(sizes[gid], sizes[other], strict=True)]
             return (
                 not small(sizes[other], len(members[other])),
+                len(members[other]) == 1,
                 small(merged, 2),
                 sum(merged),
                 other,

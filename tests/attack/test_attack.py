@@ -348,6 +348,33 @@ def test_a_wijk_with_its_own_heroverweging_and_pooled_graduates_resists() -> Non
     assert_resists(world, [release], use_status=True)
 
 
+def test_a_grown_wijkgroep_next_to_a_withheld_wijk_resists() -> None:
+    # Five wijken in a chain with 4, 8, 9, 11 and 40 vmbo-gt graduates. The first two form a
+    # wijkgroep; the third joins that group rather than absorb the fourth, which then stands
+    # alone with 0 of 11 going on to havo and is withheld (group disclosure). Everything around
+    # it is published unless secondary suppression withholds more: the gemeente minus the
+    # group minus the last wijk would otherwise give it away.
+    geography = make_geography([5])
+    wijken = sorted(geography.wijken)
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for wijk, (havo, geen_havo) in zip(
+        wijken, [(1, 3), (3, 5), (2, 7), (0, 11), (12, 28)], strict=True
+    ):
+        counts[("vmbo_gt_geslaagd", "totaal", "havo", wijk)] = havo
+        counts[("vmbo_gt_geslaagd", "totaal", "geen_havo", wijk)] = geen_havo
+    world = make_world(geography, counts)
+    draft = protect(world.agg, load_policy(None))
+    pooled = [_cell(draft, "stapelen_vo", w) for w in wijken[:3]]
+    assert {c.status.value for c in pooled} == {"pooled"}
+    assert len({c.pooled_into for c in pooled}) == 1
+    assert _cell(draft, "stapelen_vo", wijken[3]).status.value == "suppressed_primary"
+    withheld = [c for c in draft.cells if c.status.value == "suppressed_secondary"]
+    assert withheld, "the lone withheld wijk needs a complement"
+    release = PublishedRelease.from_draft(draft)
+    assert_resists(world, [release], use_status=False)
+    assert_resists(world, [release], use_status=True)
+
+
 @pytest.mark.parametrize(
     ("small", "heroverweging_published"),
     [

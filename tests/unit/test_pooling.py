@@ -112,6 +112,17 @@ def test_a_small_wijk_joins_a_small_neighbour_before_a_big_one() -> None:
     assert pooling.unit_of[W[1]] == W[1]
 
 
+def test_a_small_wijk_joins_an_existing_wijkgroep_before_a_wijk_that_stands_alone() -> None:
+    # 100 (4) and 101 (8) form a wijkgroep of 12 first. Then 102 (9) borders that group and 103
+    # (11, stands on its own): 102 + 103 = 20 would be the smaller merge, but it would cost 103
+    # its own figure; joining the group costs no wijk one.
+    geo = geography({"GM0001": W}, chain(W))
+    sizes = {W[0]: [4], W[1]: [8], W[2]: [9], W[3]: [11], W[4]: [40]}
+    pooling = pool_wijken(geo, sizes, 10)
+    assert [g.members for g in pooling.groups] == [(W[0], W[1], W[2])]
+    assert pooling.unit_of[W[3]] == W[3]
+
+
 def test_a_wijkgroep_keeps_merging_up_to_its_own_minimum() -> None:
     geo = geography({"GM0001": W}, chain(W))
     sizes = {W[0]: [40], W[1]: [6], W[2]: [5], W[3]: [30], W[4]: [50]}
