@@ -321,6 +321,47 @@ def utility_table(steps: Mapping[str, Any]) -> list[str]:
         f"(ratio {u['now']['protect_s'] / max(u['before'].get('protect_s', 1e-9), 1e-9):.2f}); "
         f"audit failures now: {u['now'].get('audit_failures')}.",
     ]
+    return lines + _other_seed_table(u.get("other_seed"))
+
+
+def _other_seed_table(o: Mapping[str, Any] | None) -> list[str]:
+    """The same comparison on the default batch: how far the goals set on seed 7 carry."""
+    if not o or "now" not in o:
+        return []
+    now, before = o["now"]["per_indicator"], o["before"].get("per_indicator", {})
+
+    def share(r: Mapping[str, Any], *keys: str) -> str:
+        n = r.get("wijken", 0)
+        return f"{100 * sum(r.get(k, 0) for k in keys) / n:.1f}%" if n else "-"
+
+    lines = [
+        "",
+        f"The same step on the default batch (seed {o['seed']}, 2021), where the goals were not "
+        "set; it shows how far they carry to other data:",
+        "",
+        "| indicator/breakdown | own now | bound | own/bound | covered before | covered now "
+        "| gemeente prim. | gemeente sec. before | gemeente sec. now |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    totals: Counter[str] = Counter()
+    for key, r in now.items():
+        b = before.get(key, {})
+        ratio = r.get("own", 0) / r["bound"] if r.get("bound") else 0.0
+        totals["primary"] += r.get("gemeenten_primary", 0)
+        totals["secondary"] += r.get("gemeenten_secondary", 0)
+        totals["secondary_before"] += b.get("gemeenten_secondary", 0)
+        lines.append(
+            f"| {key} | {share(r, 'own')} | {share(r, 'bound')} | {ratio:.2f} "
+            f"| {share(b, 'own', 'via_wijkgroep')} | {share(r, 'own', 'via_wijkgroep')} "
+            f"| {r.get('gemeenten_primary', 0)} | {b.get('gemeenten_secondary', '-')} "
+            f"| {r.get('gemeenten_secondary', 0)} |"
+        )
+    lines += [
+        "",
+        f"Gemeente rows withheld (seed {o['seed']}): {totals['primary']} primary; secondary "
+        f"{totals['secondary_before']} before, {totals['secondary']} now; audit failures now: "
+        f"{o['now'].get('audit_failures')}.",
+    ]
     return lines
 
 
