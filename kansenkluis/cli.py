@@ -168,17 +168,18 @@ def release_show(
     if not utility:
         print(json.dumps(release.metadata(), indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"{release_id}: wijken per indicator (share of all wijken)")
-    for column in (
-        "indicator/breakdown",
-        "own figure",
-        "via wijkgroep",
-        "withheld",
-        "gemeenten withheld (primary + secondary)",
-        "pupils outside wijk figures",
-    ):
-        table.add_column(column)
-    for row in utility_table(release.utility):
+    rows = utility_table(release.utility)
+    table = Table(
+        title=f"{release_id}: wijken per indicator (share of all wijken)",
+        caption="own: the wijk's own figure; group: a published wijkgroep figure; withheld: "
+        "neither. gemeenten: rows withheld, primary + secondary. outside: pupils outside any "
+        "published wijk or wijkgroep figure (national denominator minus theirs).",
+    )
+    # nothing is cut short (afstroom/vmbo and afstroom/vwo would read alike): a long key folds
+    table.add_column("indicator/breakdown", overflow="fold", min_width=20)
+    for column in ("own", "group", "withheld", "gemeenten", "outside"):
+        table.add_column(column, justify="right", overflow="fold")
+    for row in rows:
         table.add_row(*row)
     out.print(table)
 

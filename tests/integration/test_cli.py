@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -71,6 +72,21 @@ def test_export_has_the_contract_files_and_columns_and_verifies(world: dict) -> 
             assert int(r["numerator"]) % 5 == 0 and int(r["denominator"]) % 5 == 0
     verify = kluis(world["home"], "audit", "verify", str(out), check=False)
     assert verify.returncode == 0, verify.stderr
+
+
+def test_release_show_utility_reads_whole_in_an_80_column_terminal(
+    world: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # afstroom/vmbo and afstroom/vwo must not both read "afstroom/v…"
+    monkeypatch.setenv("COLUMNS", "80")
+    meta = json.loads(kluis(world["home"], "release", "show", world["release_id"]).stdout)
+    shown = kluis(world["home"], "release", "show", world["release_id"], "--utility").stdout
+    assert "…" not in shown
+    assert all(len(line) <= 80 for line in shown.splitlines())
+    keys = [k for k in meta["utility"] if len(k) <= 20]
+    assert "afstroom/vmbo" in keys and "afstroom/vwo" in keys
+    missing = [k for k in keys if k not in shown]
+    assert not missing, shown
 
 
 def test_tampered_export_fails_verification(world: dict) -> None:
