@@ -474,14 +474,48 @@ def scaling_table(steps: Mapping[str, Any]) -> list[str]:
     return rows
 
 
-def machine_lines(meta: Mapping[str, Any]) -> list[str]:
+def _runs(node: Any) -> int:
+    """The smallest ``n`` of the timed figures (``{"median": .., "n": ..}``) under ``node``:
+    the repeats of the step (a floor measured twice per repeat has a larger n); 0 if none."""
+    found: list[int] = []
+
+    def walk(x: Any) -> None:
+        if isinstance(x, Mapping):
+            if "median" in x and isinstance(x.get("n"), int):
+                found.append(int(x["n"]))
+            for k, v in x.items():
+                if k != "load_avg_1min":
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(node)
+    return min(found, default=0)
+
+
+def machine_lines(meta: Mapping[str, Any], steps: Mapping[str, Any] | None = None) -> list[str]:
     m = meta["machine"]
     v = m["versions"]
     run = meta.get("last_run", {})
     load = run.get("load_avg_1min")
+    # steps run with --only keep the repeats of the invocation that last ran them
+    by_repeats: dict[int, list[str]] = {}
+    for name, step in (steps or {}).items():
+        n = _runs(step)
+        if n:
+            by_repeats.setdefault(n, []).append(name)
+    repeats = (
+        "; ".join(
+            f"{n} run{'s' if n > 1 else ''} ({', '.join(names)})"
+            for n, names in sorted(by_repeats.items())
+        )
+        if len(by_repeats) > 1
+        else f"{meta['repeats']} runs"
+    )
     return [
         f"- Command: `{meta['command']}`; scale `{meta['scale']}`, reference year "
-        f"{meta['year']}, {meta['repeats']} runs per expensive step (median, min–max).",
+        f"{meta['year']}, {repeats} per expensive step (median, min–max).",
         f"- Machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gb']} GB memory, "
         f"{m['os']}; Python {m['python']}; duckdb {v['duckdb']}, pyarrow {v['pyarrow']}, "
         f"pandas {v['pandas']}, scipy {v['scipy']} (HiGHS), fastapi {v['fastapi']}, "
@@ -542,7 +576,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     parts: list[str] = [
         "### Run",
         "",
-        *machine_lines(results["meta"]),
+        *machine_lines(results["meta"], results["steps"]),
         "",
         "### Figures against the goals",
         "",
