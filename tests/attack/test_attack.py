@@ -349,16 +349,17 @@ def test_a_wijk_with_its_own_heroverweging_and_pooled_graduates_resists() -> Non
 
 
 def test_a_grown_wijkgroep_next_to_a_withheld_wijk_resists() -> None:
-    # Five wijken in a chain with 4, 8, 9, 11 and 40 vmbo-gt graduates. The first two form a
-    # wijkgroep; the third joins that group rather than absorb the fourth, which then stands
-    # alone with 0 of 11 going on to havo and is withheld (group disclosure). Everything around
-    # it is published unless secondary suppression withholds more: the gemeente minus the
-    # group minus the last wijk would otherwise give it away.
+    # Five wijken in a chain with 7, 9, 8, 11 and 40 vmbo-gt graduates. The first two form a
+    # wijkgroep of 16; the third (8) joins that group rather than absorb the fourth (the smaller
+    # merge, which the previous order chose), so the fourth stands alone with 0 of 11 going on
+    # to havo and is withheld (group disclosure). Everything around it is published unless
+    # secondary suppression withholds more: the gemeente minus the group minus the last wijk
+    # would otherwise give it away.
     geography = make_geography([5])
     wijken = sorted(geography.wijken)
     counts: dict[tuple[str, str, str, str], int] = {}
     for wijk, (havo, geen_havo) in zip(
-        wijken, [(1, 3), (3, 5), (2, 7), (0, 11), (12, 28)], strict=True
+        wijken, [(2, 5), (3, 6), (2, 6), (0, 11), (12, 28)], strict=True
     ):
         counts[("vmbo_gt_geslaagd", "totaal", "havo", wijk)] = havo
         counts[("vmbo_gt_geslaagd", "totaal", "geen_havo", wijk)] = geen_havo
