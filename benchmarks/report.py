@@ -272,13 +272,19 @@ def disclosure_table(steps: Mapping[str, Any]) -> list[str]:
     return rows
 
 
-def utility_table(steps: Mapping[str, Any]) -> list[str]:
-    """Per indicator/breakdown: own figures against the bound, coverage, gemeente rows withheld,
-    information loss; now and in the previous design (same run)."""
-    u = steps.get("utility")
-    if not u or "now" not in u:
-        return []
-    now, before = u["now"]["per_indicator"], u["before"].get("per_indicator", {})
+_UTILITY_HEADER = [
+    "| indicator/breakdown | own before | own now | bound | own/bound | covered before "
+    "| covered now | gemeente prim. | gemeente sec. before | gemeente sec. now "
+    "| withheld den. before | withheld den. now |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def _utility_rows(
+    now: Mapping[str, Any], before: Mapping[str, Any]
+) -> tuple[list[str], Counter[str]]:
+    """One table row per indicator/breakdown (columns of ``_UTILITY_HEADER``), and the gemeente
+    rows withheld in total (primary; secondary now and before)."""
 
     def pct(r: Mapping[str, Any], k: str) -> str:
         return f"{100 * r.get(k, 0) / r['wijken']:.1f}%" if r.get("wijken") else "-"
@@ -287,17 +293,7 @@ def utility_table(steps: Mapping[str, Any]) -> list[str]:
         n = r.get("wijken", 0)
         return f"{100 * (r.get('own', 0) + r.get('via_wijkgroep', 0)) / n:.1f}%" if n else "-"
 
-    lines = [
-        f"Command: `{u['command']}`; baseline: {u['baseline']}. *Bound*: wijken whose own exact "
-        "counts pass the primary rules unpooled. Goal: own >= 0.8 x bound, coverage (own or via a "
-        "published wijkgroep) not below the baseline, gemeente rows withheld as secondary no more "
-        "than the primary ones.",
-        "",
-        "| indicator/breakdown | own before | own now | bound | own/bound | covered before "
-        "| covered now | gemeente prim. | gemeente sec. before | gemeente sec. now "
-        "| withheld den. before | withheld den. now |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    rows: list[str] = []
     totals: Counter[str] = Counter()
     for key, r in now.items():
         b = before.get(key, {})
@@ -305,13 +301,30 @@ def utility_table(steps: Mapping[str, Any]) -> list[str]:
         totals["primary"] += r.get("gemeenten_primary", 0)
         totals["secondary"] += r.get("gemeenten_secondary", 0)
         totals["secondary_before"] += b.get("gemeenten_secondary", 0)
-        lines.append(
+        rows.append(
             f"| {key} | {pct(b, 'own')} | {pct(r, 'own')} | {pct(r, 'bound')} | {ratio:.2f} "
             f"| {cov(b)} | {cov(r)} | {r.get('gemeenten_primary', 0)} "
             f"| {b.get('gemeenten_secondary', '-')} | {r.get('gemeenten_secondary', 0)} "
             f"| {b.get('withheld_denominators', '-')} | {r.get('withheld_denominators', 0)} |"
         )
-    lines += [
+    return rows, totals
+
+
+def utility_table(steps: Mapping[str, Any]) -> list[str]:
+    """Per indicator/breakdown: own figures against the bound, coverage, gemeente rows withheld,
+    information loss; now and in the previous design (same run)."""
+    u = steps.get("utility")
+    if not u or "now" not in u:
+        return []
+    rows, totals = _utility_rows(u["now"]["per_indicator"], u["before"].get("per_indicator", {}))
+    lines = [
+        f"Command: `{u['command']}`; baseline: {u['baseline']}. *Bound*: wijken whose own exact "
+        "counts pass the primary rules unpooled. Goal: own >= 0.8 x bound, coverage (own or via a "
+        "published wijkgroep) not below the baseline, gemeente rows withheld as secondary no more "
+        "than the primary ones.",
+        "",
+        *_UTILITY_HEADER,
+        *rows,
         "",
         f"Gemeente rows withheld: {totals['primary']} primary; secondary "
         f"{totals['secondary_before']} before, {totals['secondary']} now. Wijkgroepen covering a "
@@ -328,41 +341,19 @@ def _other_seed_table(o: Mapping[str, Any] | None) -> list[str]:
     """The same comparison on the default batch: how far the goals set on seed 7 carry."""
     if not o or "now" not in o:
         return []
-    now, before = o["now"]["per_indicator"], o["before"].get("per_indicator", {})
-
-    def share(r: Mapping[str, Any], *keys: str) -> str:
-        n = r.get("wijken", 0)
-        return f"{100 * sum(r.get(k, 0) for k in keys) / n:.1f}%" if n else "-"
-
-    lines = [
+    rows, totals = _utility_rows(o["now"]["per_indicator"], o["before"].get("per_indicator", {}))
+    return [
         "",
         f"The same step on the default batch (seed {o['seed']}, 2021), where the goals were not "
         "set; it shows how far they carry to other data:",
         "",
-        "| indicator/breakdown | own now | bound | own/bound | covered before | covered now "
-        "| gemeente prim. | gemeente sec. before | gemeente sec. now |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    totals: Counter[str] = Counter()
-    for key, r in now.items():
-        b = before.get(key, {})
-        ratio = r.get("own", 0) / r["bound"] if r.get("bound") else 0.0
-        totals["primary"] += r.get("gemeenten_primary", 0)
-        totals["secondary"] += r.get("gemeenten_secondary", 0)
-        totals["secondary_before"] += b.get("gemeenten_secondary", 0)
-        lines.append(
-            f"| {key} | {share(r, 'own')} | {share(r, 'bound')} | {ratio:.2f} "
-            f"| {share(b, 'own', 'via_wijkgroep')} | {share(r, 'own', 'via_wijkgroep')} "
-            f"| {r.get('gemeenten_primary', 0)} | {b.get('gemeenten_secondary', '-')} "
-            f"| {r.get('gemeenten_secondary', 0)} |"
-        )
-    lines += [
+        *_UTILITY_HEADER,
+        *rows,
         "",
         f"Gemeente rows withheld (seed {o['seed']}): {totals['primary']} primary; secondary "
         f"{totals['secondary_before']} before, {totals['secondary']} now; audit failures now: "
         f"{o['now'].get('audit_failures')}.",
     ]
-    return lines
 
 
 def dp_table(steps: Mapping[str, Any]) -> list[str]:
